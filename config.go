@@ -1,0 +1,95 @@
+package invitations
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultTTL is how long a link stays valid after it was last sent, when
+// Config.TTL is zero.
+const DefaultTTL = 7 * 24 * time.Hour
+
+// Config holds the Service's settings. Its zero value is not usable: Secret
+// and AcceptURL are required. Config prints with its secrets redacted.
+type Config struct {
+	// Secret is the key that tokens are derived from; at least MinSecretSize
+	// (32) random bytes. Keep it out of source control.
+	Secret []byte
+	// PreviousSecrets are older secrets whose links keep working. To rotate,
+	// move the current Secret here and set a new one; drop an old secret to
+	// kill every link it issued (those invitations can then be Regenerated).
+	PreviousSecrets [][]byte
+	// AcceptURL is the absolute http(s) URL of the page that accepts
+	// invitations. A link is AcceptURL with the query parameter "token"
+	// added; its other query parameters and fragment are kept.
+	AcceptURL string
+	// TTL is how long a link is valid after it was last sent; 0 means
+	// DefaultTTL (seven days).
+	TTL time.Duration
+	// Now is the clock; nil means time.Now. Tests pass a fake clock's Now.
+	Now func() time.Time
+	// OnEvent, when set, is called after each stored state change, on the
+	// caller's goroutine, before the mail is sent. It must not block long.
+	OnEvent func(context.Context, Event)
+}
+
+// Format implements fmt.Formatter so that no verb prints the secrets.
+func (c Config) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "{Secret:%s PreviousSecrets:%d×%s AcceptURL:%s TTL:%s}",
+		redacted, len(c.PreviousSecrets), redacted, c.AcceptURL, c.TTL)
+}
+
+// LogValue implements slog.LogValuer without the secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("accept_url", c.AcceptURL),
+		slog.Duration("ttl", c.TTL),
+		slog.Int("previous_secrets", len(c.PreviousSecrets)),
+	)
+}
+
+// acceptLink builds links from a validated AcceptURL: prefix + token + suffix.
+type acceptLink struct {
+	prefix, suffix string
+}
+
+func parseAcceptURL(raw string) (acceptLink, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return acceptLink{}, configError("AcceptURL is not a URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return acceptLink{}, configError("AcceptURL must be an absolute http or https URL")
+	}
+	if u.User != nil {
+		return acceptLink{}, configError("AcceptURL must not carry credentials")
+	}
+	var suffix string
+	if u.Fragment != "" {
+		suffix = "#" + u.EscapedFragment()
+		u.Fragment, u.RawFragment = "", ""
+	}
+	// Drop any "token" parameter but keep the others in their order.
+	var kept []string
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		key, _, _ := strings.Cut(pair, "=")
+		if name, err := url.QueryUnescape(key); pair == "" || (err == nil && name == "token") {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	u.RawQuery = strings.Join(kept, "&")
+	u.ForceQuery = false
+	sep := "?"
+	if u.RawQuery != "" {
+		sep = "&"
+	}
+	return acceptLink{prefix: u.String() + sep + "token=", suffix: suffix}, nil
+}
+
+// of returns the link for a token. Tokens are base64url, safe in a query.
+func (l acceptLink) of(token string) string { return l.prefix + token + l.suffix }

@@ -1,0 +1,156 @@
+package invitations
+
+import (
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Status is where an invitation stands. The stored State is one of
+// StatusPending, StatusAccepted, StatusDeclined or StatusRevoked;
+// StatusExpired is never stored but read off a pending invitation whose
+// link has expired (see StatusAt).
+type Status string
+
+// The statuses an invitation can have.
+const (
+	StatusPending  Status = "pending"
+	StatusExpired  Status = "expired"
+	StatusAccepted Status = "accepted"
+	StatusDeclined Status = "declined"
+	StatusRevoked  Status = "revoked"
+)
+
+func (s Status) valid() bool {
+	switch s {
+	case StatusPending, StatusExpired, StatusAccepted, StatusDeclined, StatusRevoked:
+		return true
+	}
+	return false
+}
+
+// Action is something an admin can do to an invitation from its "•••" menu.
+type Action string
+
+// The admin actions. Which are allowed in which status is given by ActionsAt.
+const (
+	ActionResend      Action = "resend"
+	ActionCopyLink    Action = "copy_link"
+	ActionRegenerate  Action = "regenerate"
+	ActionUpdateRoles Action = "update_roles"
+	ActionRevoke      Action = "revoke"
+)
+
+// Invitation is one person invited by email into one account.
+//
+// A Store persists every field. The JSON encoding (snake_case) is meant for
+// admin APIs and never includes the token material.
+type Invitation struct {
+	ID        uuid.UUID         `json:"id"` // a version 7 UUID
+	AccountID string            `json:"account_id"`
+	Email     string            `json:"email"` // lower-cased
+	Name      string            `json:"name,omitempty"`
+	Roles     []string          `json:"roles"`
+	InvitedBy string            `json:"invited_by,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+
+	// State is the stored state: pending, accepted, declined or revoked.
+	// Use StatusAt to tell a pending invitation from an expired one.
+	State Status `json:"state"`
+
+	CreatedAt time.Time `json:"created_at"`
+	// SentAt is when the current link was last sent (Invite, Resend,
+	// Regenerate); the link expires TTL after it.
+	SentAt     time.Time `json:"sent_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	AcceptedAt time.Time `json:"accepted_at,omitzero"`
+	DeclinedAt time.Time `json:"declined_at,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+
+	// SendCount is how many times the invitation was mailed, first send included.
+	SendCount int `json:"send_count"`
+	// Version increases by one with every stored change; Stores use it for
+	// compare-and-set (see Store.Update).
+	Version int64 `json:"version"`
+
+	// Token is the material behind the current link. It prints redacted.
+	Token TokenMaterial `json:"-"`
+}
+
+// StatusAt is the status at the instant now: a pending invitation is
+// StatusExpired from ExpiresAt on (at exactly ExpiresAt it is expired).
+func (inv *Invitation) StatusAt(now time.Time) Status {
+	if inv.State == StatusPending && !now.Before(inv.ExpiresAt) {
+		return StatusExpired
+	}
+	return inv.State
+}
+
+// ActionsAt lists what an admin may do at the instant now, in menu order.
+// A valid pending invitation can be resent, copied, edited or revoked; an
+// expired one can get a new link, be edited or be revoked; an accepted,
+// declined or revoked one offers nothing.
+func (inv *Invitation) ActionsAt(now time.Time) []Action {
+	switch inv.StatusAt(now) {
+	case StatusPending:
+		return []Action{ActionResend, ActionCopyLink, ActionUpdateRoles, ActionRevoke}
+	case StatusExpired:
+		return []Action{ActionRegenerate, ActionUpdateRoles, ActionRevoke}
+	}
+	return nil
+}
+
+// EndedAt is when the invitation was accepted, declined or revoked; zero
+// while it is pending.
+func (inv *Invitation) EndedAt() time.Time {
+	switch inv.State {
+	case StatusAccepted:
+		return inv.AcceptedAt
+	case StatusDeclined:
+		return inv.DeclinedAt
+	case StatusRevoked:
+		return inv.RevokedAt
+	}
+	return time.Time{}
+}
+
+// Clone returns a deep copy: changing the copy's roles, metadata or token
+// material leaves the original untouched. Stores use it to hand out copies.
+func (inv *Invitation) Clone() *Invitation {
+	c := *inv
+	c.Roles = slices.Clone(inv.Roles)
+	c.Metadata = maps.Clone(inv.Metadata)
+	c.Token.Nonce = slices.Clone(inv.Token.Nonce)
+	c.Token.Hash = slices.Clone(inv.Token.Hash)
+	return &c
+}
+
+// withoutToken drops the token material of an invitation the Service owns
+// before handing it to a caller.
+func (inv *Invitation) withoutToken() *Invitation {
+	inv.Token = TokenMaterial{}
+	return inv
+}
+
+// public is a copy without token material, for events and messages.
+func (inv *Invitation) public() Invitation {
+	c := *inv.Clone()
+	c.Token = TokenMaterial{}
+	return c
+}
+
+// LogValue implements slog.LogValuer: the identifying fields only, never
+// token material.
+func (inv *Invitation) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("id", inv.ID.String()),
+		slog.String("account_id", inv.AccountID),
+		slog.String("email", inv.Email),
+		slog.String("state", string(inv.State)),
+		slog.Time("expires_at", inv.ExpiresAt),
+		slog.Int64("version", inv.Version),
+	)
+}

@@ -1,0 +1,205 @@
+// Package memstore is an in-memory invitations.Store: for tests, demos and
+// single-process apps that can lose their invitations on restart.
+//
+// All methods are safe for concurrent use. Lookups by ID and by token hash
+// are O(1); a page of List costs O(log n + page) in the size n of the one
+// account listed (plus the rows a status filter skips), whatever the other
+// accounts hold.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitations"
+)
+
+// Store keeps invitations in maps guarded by one lock. It hands out copies
+// and keeps copies, so callers never share memory with the stored state.
+type Store struct {
+	mu       sync.RWMutex
+	byID     map[uuid.UUID]*invitations.Invitation
+	byHash   map[string]*invitations.Invitation
+	pending  map[pendingKey]uuid.UUID
+	accounts map[string][]*invitations.Invitation // oldest first, by (CreatedAt, ID)
+}
+
+type pendingKey struct{ accountID, email string }
+
+var _ invitations.Store = (*Store)(nil)
+
+// New returns an empty Store. It starts no goroutines.
+func New() *Store {
+	return &Store{
+		byID:     make(map[uuid.UUID]*invitations.Invitation),
+		byHash:   make(map[string]*invitations.Invitation),
+		pending:  make(map[pendingKey]uuid.UUID),
+		accounts: make(map[string][]*invitations.Invitation),
+	}
+}
+
+// Len returns how many invitations the Store holds.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.byID)
+}
+
+// Create implements invitations.Store.
+func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stored := inv.Clone()
+	key := pendingKey{stored.AccountID, stored.Email}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.byID[stored.ID]; dup {
+		return errDuplicateID
+	}
+	if stored.State == invitations.StatusPending {
+		if existing, dup := s.pending[key]; dup {
+			return &invitations.AlreadyInvitedError{ExistingID: existing}
+		}
+		s.pending[key] = stored.ID
+	}
+	s.byID[stored.ID] = stored
+	s.byHash[string(stored.Token.Hash)] = stored
+	list := s.accounts[stored.AccountID]
+	i, _ := slices.BinarySearchFunc(list, stored, oldestFirst)
+	s.accounts[stored.AccountID] = slices.Insert(list, i, stored)
+	return nil
+}
+
+// Get implements invitations.Store.
+func (s *Store) Get(ctx context.Context, accountID string, id uuid.UUID) (*invitations.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	inv, ok := s.byID[id]
+	if !ok || inv.AccountID != accountID {
+		return nil, invitations.ErrNotFound
+	}
+	return inv.Clone(), nil
+}
+
+// GetByTokenHash implements invitations.Store.
+func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	inv, ok := s.byHash[string(hash)]
+	if !ok {
+		return nil, invitations.ErrNotFound
+	}
+	return inv.Clone(), nil
+}
+
+// Update implements invitations.Store. The stored invitation is changed in
+// place so that the per-account order, which depends only on the immutable
+// CreatedAt and ID, stays valid.
+func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	next := inv.Clone()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.byID[next.ID]
+	if !ok || cur.AccountID != next.AccountID {
+		return invitations.ErrNotFound
+	}
+	if cur.Version != expectedVersion {
+		return invitations.ErrConflict
+	}
+	if string(cur.Token.Hash) != string(next.Token.Hash) {
+		delete(s.byHash, string(cur.Token.Hash))
+		s.byHash[string(next.Token.Hash)] = cur
+	}
+	if cur.State == invitations.StatusPending && next.State != invitations.StatusPending {
+		delete(s.pending, pendingKey{cur.AccountID, cur.Email})
+	}
+	next.CreatedAt = cur.CreatedAt // the order key never moves
+	*cur = *next
+	return nil
+}
+
+// List implements invitations.Store.
+func (s *Store) List(ctx context.Context, f invitations.ListFilter) ([]*invitations.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	list := s.accounts[f.AccountID]
+	end := len(list) // list[:end] sorts after the cursor in newest first order
+	if f.After != nil {
+		end, _ = slices.BinarySearchFunc(list, &invitations.Invitation{CreatedAt: f.After.CreatedAt, ID: f.After.ID}, oldestFirst)
+	}
+	out := make([]*invitations.Invitation, 0, min(f.Limit, end))
+	for i := end - 1; i >= 0 && len(out) < f.Limit; i-- {
+		if f.Matches(list[i]) {
+			out = append(out, list[i].Clone())
+		}
+	}
+	return out, nil
+}
+
+// DeleteEnded implements invitations.Store.
+func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	touched := make(map[string]bool)
+	n := 0
+	for id, inv := range s.byID {
+		if !endedBefore(inv, before) {
+			continue
+		}
+		delete(s.byID, id)
+		delete(s.byHash, string(inv.Token.Hash))
+		if inv.State == invitations.StatusPending {
+			delete(s.pending, pendingKey{inv.AccountID, inv.Email})
+		}
+		touched[inv.AccountID] = true
+		n++
+	}
+	for account := range touched {
+		kept := slices.DeleteFunc(s.accounts[account], func(inv *invitations.Invitation) bool {
+			_, ok := s.byID[inv.ID]
+			return !ok
+		})
+		if len(kept) == 0 {
+			delete(s.accounts, account)
+		} else {
+			s.accounts[account] = kept
+		}
+	}
+	return n, nil
+}
+
+func endedBefore(inv *invitations.Invitation, before time.Time) bool {
+	if inv.State == invitations.StatusPending {
+		return inv.ExpiresAt.Before(before)
+	}
+	return inv.EndedAt().Before(before)
+}
+
+// oldestFirst is the reverse of the List order, so that new invitations,
+// the common case, are appended.
+func oldestFirst(a, b *invitations.Invitation) int { return invitations.CompareNewestFirst(b, a) }
+
+// errDuplicateID reports a Create whose ID is taken; with UUIDv7 IDs it is a
+// caller bug, not a condition to handle.
+var errDuplicateID = fmt.Errorf("memstore: %w: invitation id already exists", invitations.ErrInvalidInput)

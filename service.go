@@ -1,0 +1,527 @@
+package invitations
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Paging limits of List.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// casAttempts bounds how often a lost compare-and-set is retried before
+// ErrConflict: enough to ride out a burst of edits, small enough to fail fast.
+const casAttempts = 5
+
+// Service enforces the invitation rules over a Store and a Mailer. It is
+// safe for concurrent use; several Services (processes) may share one Store.
+type Service struct {
+	store   Store
+	mailer  Mailer
+	keys    *keyring
+	link    acceptLink
+	ttl     time.Duration
+	now     func() time.Time
+	onEvent func(context.Context, Event)
+	tmpl    *templates
+}
+
+// New checks the configuration and returns a Service. Errors match
+// ErrInvalidInput and name the offending setting. New starts no goroutines.
+func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
+	if store == nil {
+		return nil, configError("a Store is required")
+	}
+	if mailer == nil {
+		return nil, configError("a Mailer is required")
+	}
+	keys, err := newKeyring(cfg.Secret, cfg.PreviousSecrets)
+	if err != nil {
+		return nil, err
+	}
+	link, err := parseAcceptURL(cfg.AcceptURL)
+	if err != nil {
+		return nil, err
+	}
+	ttl := cfg.TTL
+	switch {
+	case ttl == 0:
+		ttl = DefaultTTL
+	case ttl < time.Second:
+		return nil, configError("TTL must be at least one second")
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{
+		store: store, mailer: mailer, keys: keys, link: link, ttl: ttl,
+		now: now, onEvent: cfg.OnEvent, tmpl: defaultTemplates,
+	}, nil
+}
+
+// Format implements fmt.Formatter: a Service prints without its keys.
+func (s *Service) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "invitations.Service{AcceptURL:%s TTL:%s}", strings.TrimSuffix(s.link.prefix, "token="), s.ttl)
+}
+
+// clock reads the time as the Service stores it: UTC, whole microseconds,
+// so that every Store reads back exactly what was written.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) expiry(now time.Time) time.Time { return now.Add(s.ttl).Truncate(time.Microsecond) }
+
+// InviteInput is what an admin fills in to invite a person.
+type InviteInput struct {
+	AccountID string // required
+	Email     string // required; trimmed and lower-cased, see NormalizeEmail
+	Name      string // optional display name of the invitee
+	Roles     []string
+	InvitedBy string // optional: who invited, shown in the mail
+	Metadata  map[string]string
+}
+
+// Invite creates an invitation and mails its link (MessageInvite). The link
+// is valid for the TTL. A pending invitation (expired or not) for the same
+// email in the account makes it fail with an *AlreadyInvitedError. When the
+// mail cannot be sent the invitation is still stored and returned with an
+// error matching ErrDelivery.
+func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, error) {
+	inv, err := newInvitation(in)
+	if err != nil {
+		return nil, err
+	}
+	if inv.ID, err = uuid.NewV7(); err != nil {
+		return nil, fmt.Errorf("invitations: generating id: %w", err)
+	}
+	now := s.clock()
+	token, material := s.keys.issue()
+	inv.State = StatusPending
+	inv.CreatedAt, inv.SentAt, inv.ExpiresAt = now, now, s.expiry(now)
+	inv.SendCount, inv.Version = 1, 1
+	inv.Token = material
+	// Render before storing: a message that cannot be rendered stores nothing.
+	msg, err := s.tmpl.render(MessageInvite, inv, s.link.of(token))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Create(ctx, inv); err != nil {
+		return nil, storeError(err)
+	}
+	s.emit(ctx, EventInvited, now, inv)
+	return s.deliver(ctx, inv, msg)
+}
+
+func newInvitation(in InviteInput) (*Invitation, error) {
+	if strings.TrimSpace(in.AccountID) == "" {
+		return nil, inputError("account_id", "is required")
+	}
+	if err := checkText("account_id", in.AccountID, MaxIDLength, true); err != nil {
+		return nil, err
+	}
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := normalizeRoles(in.Roles)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(in.Name)
+	if err := checkText("name", name, MaxNameLength, false); err != nil {
+		return nil, err
+	}
+	if err := checkText("invited_by", in.InvitedBy, MaxIDLength, false); err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(in.Metadata); err != nil {
+		return nil, err
+	}
+	inv := &Invitation{
+		AccountID: in.AccountID, Email: email, Name: name, Roles: roles, InvitedBy: in.InvitedBy,
+	}
+	if len(in.Metadata) > 0 {
+		inv.Metadata = make(map[string]string, len(in.Metadata))
+		for k, v := range in.Metadata {
+			inv.Metadata[k] = v
+		}
+	}
+	return inv, nil
+}
+
+// Resend mails the same link again (MessageResend) and moves its expiry to
+// TTL from now. It works only while the link is valid: an expired one gives
+// ErrExpired (Regenerate it instead), an ended one ErrNotPending, and a link
+// issued under a secret the Service no longer holds ErrInvalidToken.
+func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
+	var msg Message
+	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
+		if err := requireValid(inv, now, "regenerate it to send a new link"); err != nil {
+			return err
+		}
+		token, err := s.keys.rederive(inv.Token)
+		if err != nil {
+			return err
+		}
+		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
+		inv.SendCount++
+		msg, err = s.tmpl.render(MessageResend, inv, s.link.of(token))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, EventResent, now, inv)
+	return s.deliver(ctx, inv, msg)
+}
+
+// CopyLink returns the link that was mailed last, for the admin to share by
+// hand. It changes nothing and works only while the link is valid, with the
+// same errors as Resend.
+func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) (string, error) {
+	inv, err := s.byID(accountID, id)(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := requireValid(inv, s.clock(), "regenerate it to get a new link"); err != nil {
+		return "", err
+	}
+	token, err := s.keys.rederive(inv.Token)
+	if err != nil {
+		return "", err
+	}
+	return s.link.of(token), nil
+}
+
+// Regenerate gives an expired invitation a new link, valid for the TTL, and
+// mails it (MessageRegenerate); the old link is dead from then on. A link
+// that still works gives ErrNotExpired, unless it was issued under a secret
+// the Service no longer holds: such an invitation can be regenerated at any
+// time. An ended invitation gives ErrNotPending.
+func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
+	var msg Message
+	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
+		switch inv.StatusAt(now) {
+		case StatusExpired:
+		case StatusPending:
+			if s.keys.byID(inv.Token.KeyID) != nil {
+				return fmt.Errorf("%w: resend it or copy its link instead", ErrNotExpired)
+			}
+		default:
+			return ErrNotPending
+		}
+		token, material := s.keys.issue()
+		inv.Token = material
+		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
+		inv.SendCount++
+		var err error
+		msg, err = s.tmpl.render(MessageRegenerate, inv, s.link.of(token))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, EventRegenerated, now, inv)
+	return s.deliver(ctx, inv, msg)
+}
+
+// UpdateRoles replaces the roles of a pending invitation, expired or not.
+// At least one role is required; roles are trimmed and de-duplicated.
+func (s *Service) UpdateRoles(ctx context.Context, accountID string, id uuid.UUID, roles []string) (*Invitation, error) {
+	roles, err := normalizeRoles(roles)
+	if err != nil {
+		return nil, err
+	}
+	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, _ time.Time) error {
+		if inv.State != StatusPending {
+			return ErrNotPending
+		}
+		inv.Roles = roles
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, EventRolesUpdated, now, inv)
+	return inv.withoutToken(), nil
+}
+
+// Revoke ends a pending invitation, expired or not: its link stops working
+// at once. An ended invitation gives ErrNotPending.
+func (s *Service) Revoke(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
+	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
+		if inv.State != StatusPending {
+			return ErrNotPending
+		}
+		inv.State, inv.RevokedAt = StatusRevoked, now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, EventRevoked, now, inv)
+	return inv.withoutToken(), nil
+}
+
+// Get returns an invitation of the account, or ErrNotFound.
+func (s *Service) Get(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
+	inv, err := s.byID(accountID, id)(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return inv.withoutToken(), nil
+}
+
+// ListQuery asks for one page of an account's invitations, newest first.
+type ListQuery struct {
+	AccountID string
+	Status    Status // "" for all statuses
+	Limit     int    // 0 means DefaultPageSize; capped at MaxPageSize
+	After     string // ListPage.Next of the previous page; "" for the first
+}
+
+// ListPage is one page of invitations.
+type ListPage struct {
+	Invitations []*Invitation
+	Next        string // cursor for the next page; "" on the last page
+}
+
+// List returns a page of the account's invitations, newest first. The
+// status filter is judged at the Service's current time.
+func (s *Service) List(ctx context.Context, q ListQuery) (*ListPage, error) {
+	if q.AccountID == "" {
+		return nil, inputError("account_id", "is required")
+	}
+	if q.Status != "" && !q.Status.valid() {
+		return nil, inputError("status", "is not a known status")
+	}
+	limit := q.Limit
+	switch {
+	case limit < 0:
+		return nil, inputError("limit", "must not be negative")
+	case limit == 0:
+		limit = DefaultPageSize
+	case limit > MaxPageSize:
+		limit = MaxPageSize
+	}
+	after, err := decodeCursor(q.After)
+	if err != nil {
+		return nil, err
+	}
+	// One extra row tells whether another page follows.
+	rows, err := s.store.List(ctx, ListFilter{
+		AccountID: q.AccountID, Status: q.Status, Now: s.clock(), Limit: limit + 1, After: after,
+	})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	page := &ListPage{Invitations: rows}
+	if len(rows) > limit {
+		page.Invitations = rows[:limit]
+		last := rows[limit-1]
+		page.Next = encodeCursor(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	for _, inv := range page.Invitations {
+		inv.Token = TokenMaterial{}
+	}
+	return page, nil
+}
+
+// Purge deletes the invitations that ended before the given time: those
+// accepted, declined or revoked before it, and those whose link expired
+// before it without being accepted. Run it on a schedule; it returns how
+// many it deleted.
+func (s *Service) Purge(ctx context.Context, before time.Time) (int, error) {
+	n, err := s.store.DeleteEnded(ctx, before.UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return n, storeError(err)
+	}
+	return n, nil
+}
+
+// Lookup returns the invitation of a link, for the page the link opens. It
+// changes nothing (mail scanners open links too). An expired link gives the
+// invitation together with ErrExpired, so the page can say so; an ended
+// invitation gives ErrNotPending; a malformed, unknown or superseded token
+// gives ErrInvalidToken.
+func (s *Service) Lookup(ctx context.Context, token string) (*Invitation, error) {
+	inv, err := s.byToken(token)(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch inv.StatusAt(s.clock()) {
+	case StatusPending:
+		return inv.withoutToken(), nil
+	case StatusExpired:
+		return inv.withoutToken(), ErrExpired
+	}
+	return nil, ErrNotPending
+}
+
+// Accept accepts the invitation of a link while the link is valid, and
+// returns it: the caller then grants the invitee its Roles in its AccountID.
+// Of any number of concurrent Accept, Decline and Revoke calls on one
+// invitation exactly one succeeds. An expired link gives the invitation
+// with ErrExpired.
+func (s *Service) Accept(ctx context.Context, token string) (*Invitation, error) {
+	return s.answer(ctx, token, EventAccepted, func(inv *Invitation, now time.Time) {
+		inv.State, inv.AcceptedAt = StatusAccepted, now
+	})
+}
+
+// Decline declines the invitation of a link while the link is valid, with
+// the same rules as Accept.
+func (s *Service) Decline(ctx context.Context, token string) (*Invitation, error) {
+	return s.answer(ctx, token, EventDeclined, func(inv *Invitation, now time.Time) {
+		inv.State, inv.DeclinedAt = StatusDeclined, now
+	})
+}
+
+func (s *Service) answer(ctx context.Context, token string, kind EventKind, end func(*Invitation, time.Time)) (*Invitation, error) {
+	inv, now, err := s.change(ctx, s.byToken(token), func(inv *Invitation, now time.Time) error {
+		if err := requireValid(inv, now, "ask for a new invitation"); err != nil {
+			return err
+		}
+		end(inv, now)
+		return nil
+	})
+	if errors.Is(err, ErrExpired) && inv != nil {
+		return inv.withoutToken(), ErrExpired
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, kind, now, inv)
+	return inv.withoutToken(), nil
+}
+
+// requireValid passes a pending invitation whose link has not expired.
+func requireValid(inv *Invitation, now time.Time, hint string) error {
+	switch inv.StatusAt(now) {
+	case StatusPending:
+		return nil
+	case StatusExpired:
+		return fmt.Errorf("%w: %s", ErrExpired, hint)
+	}
+	return ErrNotPending
+}
+
+// loader reads the current version of one invitation.
+type loader func(ctx context.Context) (*Invitation, error)
+
+func (s *Service) byID(accountID string, id uuid.UUID) loader {
+	return func(ctx context.Context) (*Invitation, error) {
+		inv, err := s.store.Get(ctx, accountID, id)
+		if err != nil {
+			return nil, storeError(err)
+		}
+		if inv.AccountID != accountID {
+			return nil, ErrNotFound // defence in depth against a lax Store
+		}
+		return inv, nil
+	}
+}
+
+func (s *Service) byToken(token string) loader {
+	p, parseErr := s.keys.parseToken(token)
+	var hash []byte
+	if parseErr == nil {
+		hash = p.hash()
+	}
+	return func(ctx context.Context) (*Invitation, error) {
+		if parseErr != nil {
+			return nil, parseErr
+		}
+		inv, err := s.store.GetByTokenHash(ctx, hash)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: unknown or superseded", ErrInvalidToken)
+		}
+		if err != nil {
+			return nil, storeError(err)
+		}
+		if !p.matches(inv.Token) {
+			return nil, fmt.Errorf("%w: unknown or superseded", ErrInvalidToken)
+		}
+		return inv, nil
+	}
+}
+
+// change applies a rule to the current version of an invitation and stores
+// the result with compare-and-set, re-reading and re-applying the rule when
+// another change won the race. When the rule refuses, the invitation it
+// judged is returned with the rule's error.
+func (s *Service) change(ctx context.Context, load loader, apply func(inv *Invitation, now time.Time) error) (*Invitation, time.Time, error) {
+	for range casAttempts {
+		inv, err := load(ctx)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		now := s.clock()
+		version := inv.Version
+		if err := apply(inv, now); err != nil {
+			return inv, now, err
+		}
+		inv.Version = version + 1
+		err = s.store.Update(ctx, inv, version)
+		if err == nil {
+			return inv, now, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, now, storeError(err)
+		}
+	}
+	return nil, time.Time{}, ErrConflict
+}
+
+// deliver sends the message of a stored change and returns the invitation.
+func (s *Service) deliver(ctx context.Context, inv *Invitation, msg Message) (*Invitation, error) {
+	if err := s.mailer.Send(ctx, msg); err != nil {
+		return inv.withoutToken(), fmt.Errorf("%w: %w", ErrDelivery, err)
+	}
+	return inv.withoutToken(), nil
+}
+
+// storeError passes the Store's documented sentinels through and marks
+// anything else as a store failure.
+func storeError(err error) error {
+	for _, known := range []error{ErrNotFound, ErrAlreadyInvited, ErrConflict, ErrInvalidInput} {
+		if errors.Is(err, known) {
+			return err
+		}
+	}
+	return fmt.Errorf("invitations: store: %w", err)
+}
+
+// Cursors are opaque to callers: base64url of the last row's CreatedAt (Unix
+// microseconds) and ID.
+func encodeCursor(c Cursor) string {
+	var raw [24]byte
+	binary.BigEndian.PutUint64(raw[:8], uint64(c.CreatedAt.UnixMicro()))
+	copy(raw[8:], c.ID[:])
+	return base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+func decodeCursor(s string) (*Cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var raw [24]byte
+	if len(s) != base64.RawURLEncoding.EncodedLen(len(raw)) {
+		return nil, inputError("after", "is not a cursor from a previous page")
+	}
+	if n, err := base64.RawURLEncoding.Decode(raw[:], []byte(s)); err != nil || n != len(raw) {
+		return nil, inputError("after", "is not a cursor from a previous page")
+	}
+	c := &Cursor{CreatedAt: time.UnixMicro(int64(binary.BigEndian.Uint64(raw[:8]))).UTC()}
+	copy(c.ID[:], raw[8:])
+	return c, nil
+}

@@ -1,0 +1,94 @@
+package invitations
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Store persists invitations. It decides nothing: expiry, status rules,
+// tokens and mail belong to the Service, which is the only caller a Store
+// needs to serve. Every method must be safe for concurrent use and atomic:
+// a concurrent reader sees an invitation either before or after a call,
+// never half-written.
+//
+// Stores keep times exactly as given (the Service truncates them to
+// microseconds) and return copies: the caller may modify what it gets
+// without changing the stored invitation.
+//
+// The storetest package checks this contract; run it against any Store.
+type Store interface {
+	// Create stores a new invitation. When another invitation of the same
+	// AccountID and Email has State StatusPending, it stores nothing and
+	// returns an *AlreadyInvitedError naming that invitation (it matches
+	// ErrAlreadyInvited). Two concurrent Creates for one (AccountID, Email)
+	// must not both succeed.
+	Create(ctx context.Context, inv *Invitation) error
+
+	// Get returns the invitation with this ID in this account, or
+	// ErrNotFound, also when the ID exists in another account.
+	Get(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error)
+
+	// GetByTokenHash returns the invitation whose Token.Hash equals hash,
+	// or ErrNotFound. The hash must be indexed (unique): this call's cost
+	// must not grow with the number of invitations.
+	GetByTokenHash(ctx context.Context, hash []byte) (*Invitation, error)
+
+	// Update replaces the stored invitation with the same ID and AccountID
+	// by inv (the Service never changes ID, AccountID, Email or CreatedAt), if and only if the stored Version equals expectedVersion
+	// (compare-and-set); inv.Version holds the new version. It returns
+	// ErrConflict when the stored version differs and ErrNotFound when the
+	// invitation does not exist (or was purged).
+	Update(ctx context.Context, inv *Invitation, expectedVersion int64) error
+
+	// List returns up to f.Limit invitations of f.AccountID matching
+	// f.Status at f.Now, ordered newest first by (CreatedAt, ID) descending,
+	// starting strictly after f.After when it is not nil. Its cost must not
+	// grow with other accounts' invitations nor with the page's position.
+	List(ctx context.Context, f ListFilter) ([]*Invitation, error)
+
+	// DeleteEnded deletes the invitations that ended strictly before the
+	// given time: accepted, declined or revoked before it (see EndedAt), or
+	// pending with ExpiresAt before it. It returns how many it deleted.
+	DeleteEnded(ctx context.Context, before time.Time) (int, error)
+}
+
+// ListFilter is one page request from the Service to a Store.
+type ListFilter struct {
+	AccountID string
+	// Status filters by status at Now; "" means all. StatusPending means
+	// State pending and ExpiresAt after Now; StatusExpired means State
+	// pending and ExpiresAt at or before Now.
+	Status Status
+	// Now is the instant the pending and expired filters are judged at.
+	Now time.Time
+	// Limit is the most invitations to return; always at least 1.
+	Limit int
+	// After is the position of the last invitation of the previous page,
+	// or nil for the first page.
+	After *Cursor
+}
+
+// Cursor is a position in an account's list, newest first.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+}
+
+// Matches reports whether inv belongs in the filter's result, position
+// aside. Stores that filter in Go (memstore, test doubles) use it so that
+// they read the pending/expired split exactly as the Service does.
+func (f *ListFilter) Matches(inv *Invitation) bool {
+	return inv.AccountID == f.AccountID && (f.Status == "" || inv.StatusAt(f.Now) == f.Status)
+}
+
+// CompareNewestFirst orders invitations as List returns them: by CreatedAt
+// descending, then by ID descending. It suits slices.SortFunc.
+func CompareNewestFirst(a, b *Invitation) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return bytes.Compare(b.ID[:], a.ID[:])
+}

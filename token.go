@@ -1,0 +1,239 @@
+package invitations
+
+import (
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"sync"
+)
+
+// Token layout. A token is base64url (no padding) of keyID || body, where
+// body = HMAC(tokenKey, nonce). The nonce is stored; the token is not. The
+// key ID picks the secret, so Lookup costs one indexed store call whichever
+// secret issued the link.
+const (
+	// MinSecretSize is the smallest Config.Secret New accepts, in bytes.
+	MinSecretSize = 32
+
+	nonceSize    = 32 // per-issue randomness: 256 bits from crypto/rand
+	bodySize     = sha256.Size
+	keyIDSize    = 4
+	rawTokenSize = keyIDSize + bodySize
+	tokenLength  = (rawTokenSize*8 + 5) / 6 // 48 characters
+)
+
+var tokenEncoding = base64.RawURLEncoding
+
+// SecretBytes holds token material (a nonce or a hash) that a Store must
+// persist but nobody should read. It prints as "[redacted]" under every fmt
+// verb and in slog output.
+type SecretBytes []byte
+
+// Format implements fmt.Formatter so that %v, %+v, %#v, %s and %x all redact.
+func (b SecretBytes) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// String implements fmt.Stringer with the redacted form.
+func (b SecretBytes) String() string { return redacted }
+
+// LogValue implements slog.LogValuer with the redacted form.
+func (b SecretBytes) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+const redacted = "[redacted]"
+
+// TokenMaterial is what a Store persists about an invitation's current link.
+// It cannot be turned into a working link without the Service's secret.
+type TokenMaterial struct {
+	// KeyID names the secret that issued the link (not secret itself).
+	KeyID string
+	// Nonce is the per-issue random value the token is derived from.
+	Nonce SecretBytes
+	// Hash is the keyed hash of the token; Stores index it, uniquely, for
+	// GetByTokenHash.
+	Hash SecretBytes
+}
+
+// signingKey is one configured secret, expanded into independent subkeys so
+// that no key is used for two purposes.
+type signingKey struct {
+	id      string // base64url of rawID, as stored in TokenMaterial.KeyID
+	rawID   [keyIDSize]byte
+	tokens  sync.Pool // of HMAC(tokenKey) hashers: derive token bodies from nonces
+	lookups sync.Pool // of HMAC(lookupKey) hashers: hash token bodies for lookup
+}
+
+func newSigningKey(secret []byte) (*signingKey, error) {
+	derive := func(purpose string, n int) ([]byte, error) {
+		return hkdf.Key(sha256.New, secret, nil, "invitekit/invitations v1 "+purpose, n)
+	}
+	rawID, err := derive("key id", keyIDSize)
+	if err != nil {
+		return nil, err
+	}
+	tokenKey, err := derive("token", sha256.Size)
+	if err != nil {
+		return nil, err
+	}
+	lookupKey, err := derive("lookup", sha256.Size)
+	if err != nil {
+		return nil, err
+	}
+	k := &signingKey{id: tokenEncoding.EncodeToString(rawID)}
+	copy(k.rawID[:], rawID)
+	k.tokens.New = func() any { return hmac.New(sha256.New, tokenKey) }
+	k.lookups.New = func() any { return hmac.New(sha256.New, lookupKey) }
+	return k, nil
+}
+
+func mac(pool *sync.Pool, dst, msg []byte) []byte {
+	h := pool.Get().(hash.Hash)
+	h.Reset()
+	h.Write(msg)
+	dst = h.Sum(dst)
+	pool.Put(h)
+	return dst
+}
+
+// body derives the secret part of the token from the stored nonce.
+func (k *signingKey) body(dst []byte, nonce []byte) []byte { return mac(&k.tokens, dst, nonce) }
+
+// lookupHash is what the store indexes for a token body.
+func (k *signingKey) lookupHash(body []byte) []byte {
+	return mac(&k.lookups, make([]byte, 0, sha256.Size), body)
+}
+
+// keyring holds the current secret and the previous ones still honoured.
+type keyring struct {
+	keys []*signingKey // keys[0] issues new links
+}
+
+func newKeyring(current []byte, previous [][]byte) (*keyring, error) {
+	secrets := append([][]byte{current}, previous...)
+	r := &keyring{}
+	for i, secret := range secrets {
+		if len(secret) < MinSecretSize {
+			if i == 0 {
+				return nil, configError("Secret must be at least %d bytes", MinSecretSize)
+			}
+			return nil, configError("PreviousSecrets[%d] must be at least %d bytes", i-1, MinSecretSize)
+		}
+		k, err := newSigningKey(secret)
+		if err != nil {
+			return nil, configError("deriving keys: %w", err)
+		}
+		if r.byID(k.id) != nil {
+			// The same secret listed twice is harmless; two secrets whose IDs
+			// collide (odds 2^-32) would make links ambiguous.
+			if subtleContains(secrets[:i], secret) {
+				continue
+			}
+			return nil, configError("two secrets share a key id; replace one of them")
+		}
+		r.keys = append(r.keys, k)
+	}
+	return r, nil
+}
+
+func subtleContains(list [][]byte, secret []byte) bool {
+	for _, s := range list {
+		if subtle.ConstantTimeCompare(s, secret) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *keyring) current() *signingKey { return r.keys[0] }
+
+func (r *keyring) byID(id string) *signingKey {
+	for _, k := range r.keys {
+		if k.id == id {
+			return k
+		}
+	}
+	return nil
+}
+
+func (r *keyring) byRawID(id []byte) *signingKey {
+	for _, k := range r.keys {
+		if subtle.ConstantTimeCompare(k.rawID[:], id) == 1 {
+			return k
+		}
+	}
+	return nil
+}
+
+// issue draws a fresh nonce and returns the token and what the store keeps.
+func (r *keyring) issue() (token string, material TokenMaterial) {
+	k := r.current()
+	nonce := make([]byte, nonceSize)
+	_, _ = rand.Read(nonce) // crypto/rand.Read never returns an error since Go 1.24
+	var raw [rawTokenSize]byte
+	copy(raw[:], k.rawID[:])
+	k.body(raw[keyIDSize:keyIDSize], nonce)
+	return tokenEncoding.EncodeToString(raw[:]), TokenMaterial{
+		KeyID: k.id,
+		Nonce: nonce,
+		Hash:  k.lookupHash(raw[keyIDSize:]),
+	}
+}
+
+// rederive gives back the token of stored material, for CopyLink and Resend.
+// It fails with ErrInvalidToken when the issuing secret is no longer held.
+func (r *keyring) rederive(m TokenMaterial) (string, error) {
+	k := r.byID(m.KeyID)
+	if k == nil || len(m.Nonce) != nonceSize {
+		return "", fmt.Errorf("%w: the link was issued under a secret that is no longer configured", ErrInvalidToken)
+	}
+	var raw [rawTokenSize]byte
+	copy(raw[:], k.rawID[:])
+	k.body(raw[keyIDSize:keyIDSize], m.Nonce)
+	return tokenEncoding.EncodeToString(raw[:]), nil
+}
+
+// parsedToken is a syntactically valid token whose key is held.
+type parsedToken struct {
+	key  *signingKey
+	body [bodySize]byte
+}
+
+// parseToken rejects malformed tokens and tokens of unknown keys without
+// touching the store.
+func (r *keyring) parseToken(token string) (parsedToken, error) {
+	var p parsedToken
+	if len(token) != tokenLength {
+		// Covers empty, oversized and truncated tokens before any decoding.
+		return p, fmt.Errorf("%w: malformed", ErrInvalidToken)
+	}
+	var raw [rawTokenSize]byte
+	n, err := tokenEncoding.Decode(raw[:], []byte(token))
+	if err != nil || n != rawTokenSize {
+		return p, fmt.Errorf("%w: malformed", ErrInvalidToken)
+	}
+	p.key = r.byRawID(raw[:keyIDSize])
+	if p.key == nil {
+		return p, fmt.Errorf("%w: unknown key", ErrInvalidToken)
+	}
+	copy(p.body[:], raw[keyIDSize:])
+	return p, nil
+}
+
+// hash is the store lookup key of a parsed token.
+func (p *parsedToken) hash() []byte { return p.key.lookupHash(p.body[:]) }
+
+// matches checks, in constant time, that stored material derives exactly
+// this token. It guards against a Store that returns the wrong row.
+func (p *parsedToken) matches(m TokenMaterial) bool {
+	if m.KeyID != p.key.id || len(m.Nonce) != nonceSize {
+		return false
+	}
+	var want [bodySize]byte
+	p.key.body(want[:0], m.Nonce)
+	return hmac.Equal(want[:], p.body[:])
+}
