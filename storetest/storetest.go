@@ -1,0 +1,524 @@
+// Package storetest is the conformance suite of invitations.Store. Every
+// Store, ours or yours, should pass it:
+//
+//	func TestMyStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) invitations.Store {
+//			return mystore.New(freshDatabase(t))
+//		})
+//	}
+//
+// newStore is called once per subtest and must return an empty Store that
+// no other subtest uses. Subtests call t.Parallel, so stores must not share
+// state (give each its own schema, database or table).
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
+)
+
+// Concurrency is how many goroutines the race subtests start.
+const Concurrency = 50
+
+// base is the suite's fixed clock reading: UTC, whole microseconds, as the
+// Service writes times.
+var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// Run runs the conformance suite against the stores newStore makes.
+func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s invitations.Store)
+	}{
+		{"CreateThenGetReadsBackEveryField", testRoundTrip},
+		{"GetIsScopedToAccount", testGetScoped},
+		{"GetByTokenHash", testGetByTokenHash},
+		{"OnePendingPerAccountAndEmail", testOnePending},
+		{"EndedInvitationFreesEmail", testEndedFreesEmail},
+		{"ReturnsCopies", testCopies},
+		{"UpdateIsCompareAndSet", testUpdateCAS},
+		{"UpdateReplacesTokenHash", testUpdateTokenHash},
+		{"UpdateUnknownIsNotFound", testUpdateUnknown},
+		{"ListNewestFirstWithCursor", testListPaging},
+		{"ListOrdersTiesByID", testListTies},
+		{"ListStatusFiltersAtNow", testListStatus},
+		{"ListIsolatesAccounts", testListIsolation},
+		{"DeleteEnded", testDeleteEnded},
+		{"DeleteEndedFreesPendingEmail", testDeleteFreesEmail},
+		{"CancelledContext", testCancelled},
+		{"ConcurrentUpdatesOneWinner", testConcurrentUpdate},
+		{"ConcurrentCreatesOneWinner", testConcurrentCreate},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+// fixture returns a pending invitation as the Service would create it,
+// created at base+offset, with fresh token material.
+func fixture(t *testing.T, account, email string, offset time.Duration) *invitations.Invitation {
+	t.Helper()
+	id, err := uuid.NewV7()
+	require.NoError(t, err)
+	created := base.Add(offset)
+	return &invitations.Invitation{
+		ID:        id,
+		AccountID: account,
+		Email:     email,
+		Name:      "Ada Lovelace",
+		Roles:     []string{"admin", "billing"},
+		InvitedBy: "grace@example.com",
+		Metadata:  map[string]string{"locale": "en-GB"},
+		State:     invitations.StatusPending,
+		CreatedAt: created,
+		SentAt:    created,
+		ExpiresAt: created.Add(invitations.DefaultTTL),
+		SendCount: 1,
+		Version:   1,
+		Token:     material(t),
+	}
+}
+
+func material(t *testing.T) invitations.TokenMaterial {
+	t.Helper()
+	nonce, hash := make([]byte, 32), make([]byte, 32)
+	_, _ = rand.Read(nonce)
+	_, _ = rand.Read(hash)
+	return invitations.TokenMaterial{KeyID: "k1AbCd", Nonce: nonce, Hash: hash}
+}
+
+func create(t *testing.T, s invitations.Store, inv *invitations.Invitation) *invitations.Invitation {
+	t.Helper()
+	require.NoError(t, s.Create(context.Background(), inv))
+	return inv
+}
+
+// requireSame checks that got reads back exactly what was written: every
+// field, times equal to the microsecond.
+func requireSame(t *testing.T, want, got *invitations.Invitation) {
+	t.Helper()
+	require.NotNil(t, got)
+	assert.Equal(t, want.ID, got.ID)
+	assert.Equal(t, want.AccountID, got.AccountID)
+	assert.Equal(t, want.Email, got.Email)
+	assert.Equal(t, want.Name, got.Name)
+	assert.Equal(t, want.Roles, got.Roles)
+	assert.Equal(t, want.InvitedBy, got.InvitedBy)
+	if len(want.Metadata) == 0 {
+		assert.Empty(t, got.Metadata)
+	} else {
+		assert.Equal(t, want.Metadata, got.Metadata)
+	}
+	assert.Equal(t, want.State, got.State)
+	for _, pair := range []struct {
+		name      string
+		want, got time.Time
+	}{
+		{"CreatedAt", want.CreatedAt, got.CreatedAt},
+		{"SentAt", want.SentAt, got.SentAt},
+		{"ExpiresAt", want.ExpiresAt, got.ExpiresAt},
+		{"AcceptedAt", want.AcceptedAt, got.AcceptedAt},
+		{"DeclinedAt", want.DeclinedAt, got.DeclinedAt},
+		{"RevokedAt", want.RevokedAt, got.RevokedAt},
+	} {
+		assert.True(t, pair.want.Equal(pair.got), "%s: wrote %s, read %s", pair.name, pair.want, pair.got)
+		assert.Equal(t, pair.want.IsZero(), pair.got.IsZero(), "%s: zero time must read back zero", pair.name)
+	}
+	assert.Equal(t, want.SendCount, got.SendCount)
+	assert.Equal(t, want.Version, got.Version)
+	assert.Equal(t, want.Token.KeyID, got.Token.KeyID)
+	assert.Equal(t, []byte(want.Token.Nonce), []byte(got.Token.Nonce), "Token.Nonce")
+	assert.Equal(t, []byte(want.Token.Hash), []byte(got.Token.Hash), "Token.Hash")
+}
+
+func testRoundTrip(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	inv := fixture(t, "acct-1", "ada@example.com", time.Microsecond*7)
+	inv.Roles = []string{"viewer", "admin", "with \"quotes\" and ünïcode"}
+	inv.Metadata = map[string]string{"locale": "de-DE", "account_name": "Acme <GmbH>", "empty": ""}
+	create(t, s, inv)
+	got, err := s.Get(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
+	requireSame(t, inv, got)
+
+	bare := fixture(t, "acct-1", "bare@example.com", 0)
+	bare.Name, bare.InvitedBy, bare.Metadata = "", "", nil
+	create(t, s, bare)
+	got, err = s.Get(ctx, "acct-1", bare.ID)
+	require.NoError(t, err)
+	requireSame(t, bare, got)
+
+	ended := fixture(t, "acct-1", "ended@example.com", 0)
+	ended.State, ended.AcceptedAt = invitations.StatusAccepted, base.Add(time.Hour+3*time.Microsecond)
+	create(t, s, ended)
+	got, err = s.Get(ctx, "acct-1", ended.ID)
+	require.NoError(t, err)
+	requireSame(t, ended, got)
+}
+
+func testGetScoped(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	inv := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	_, err := s.Get(ctx, "acct-2", inv.ID)
+	require.ErrorIs(t, err, invitations.ErrNotFound, "another account's invitation must look absent")
+	_, err = s.Get(ctx, "acct-1", uuid.New())
+	require.ErrorIs(t, err, invitations.ErrNotFound)
+}
+
+func testGetByTokenHash(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	a := create(t, s, fixture(t, "acct-1", "a@example.com", 0))
+	b := create(t, s, fixture(t, "acct-2", "b@example.com", 0))
+	for _, want := range []*invitations.Invitation{a, b} {
+		got, err := s.GetByTokenHash(ctx, want.Token.Hash)
+		require.NoError(t, err)
+		requireSame(t, want, got)
+	}
+	_, err := s.GetByTokenHash(ctx, material(t).Hash)
+	require.ErrorIs(t, err, invitations.ErrNotFound)
+}
+
+func testOnePending(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	first := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	err := s.Create(ctx, fixture(t, "acct-1", "ada@example.com", time.Second))
+	require.ErrorIs(t, err, invitations.ErrAlreadyInvited)
+	var already *invitations.AlreadyInvitedError
+	require.ErrorAs(t, err, &already)
+	assert.Equal(t, first.ID, already.ExistingID)
+
+	// The same email in another account is another invitation.
+	create(t, s, fixture(t, "acct-2", "ada@example.com", 0))
+	page, err := s.List(ctx, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, page, 1, "a refused Create must store nothing")
+}
+
+func testEndedFreesEmail(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	for _, state := range []invitations.Status{invitations.StatusAccepted, invitations.StatusDeclined, invitations.StatusRevoked} {
+		email := string(state) + "@example.com"
+		inv := create(t, s, fixture(t, "acct-1", email, 0))
+		next := inv.Clone()
+		next.State, next.Version = state, inv.Version+1
+		switch state {
+		case invitations.StatusAccepted:
+			next.AcceptedAt = base.Add(time.Hour)
+		case invitations.StatusDeclined:
+			next.DeclinedAt = base.Add(time.Hour)
+		case invitations.StatusRevoked:
+			next.RevokedAt = base.Add(time.Hour)
+		}
+		require.NoError(t, s.Update(ctx, next, inv.Version))
+		require.NoError(t, s.Create(ctx, fixture(t, "acct-1", email, time.Hour)), "after %s the email may be invited again", state)
+	}
+}
+
+func testCopies(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	inv := fixture(t, "acct-1", "ada@example.com", 0)
+	want := inv.Clone()
+	create(t, s, inv)
+	inv.Roles[0], inv.Metadata["locale"], inv.Token.Hash[0] = "mutated", "mutated", inv.Token.Hash[0]^0xff
+
+	got, err := s.Get(ctx, "acct-1", want.ID)
+	require.NoError(t, err)
+	requireSame(t, want, got)
+	got.Roles[0], got.Metadata["locale"] = "mutated", "mutated"
+	again, err := s.Get(ctx, "acct-1", want.ID)
+	require.NoError(t, err)
+	requireSame(t, want, again)
+}
+
+func testUpdateCAS(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	inv := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	next := inv.Clone()
+	next.Roles, next.ExpiresAt, next.SendCount, next.Version = []string{"viewer"}, base.Add(9*24*time.Hour), 2, 2
+	require.NoError(t, s.Update(ctx, next, 1))
+	got, err := s.Get(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
+	requireSame(t, next, got)
+
+	stale := inv.Clone()
+	stale.Roles, stale.Version = []string{"owner"}, 2
+	require.ErrorIs(t, s.Update(ctx, stale, 1), invitations.ErrConflict)
+	got, err = s.Get(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
+	requireSame(t, next, got)
+
+	other := next.Clone()
+	other.AccountID, other.Version = "acct-2", 3
+	require.ErrorIs(t, s.Update(ctx, other, 2), invitations.ErrNotFound, "an Update may not cross accounts")
+}
+
+func testUpdateTokenHash(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	inv := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	next := inv.Clone()
+	next.Token, next.Version = material(t), 2
+	require.NoError(t, s.Update(ctx, next, 1))
+	_, err := s.GetByTokenHash(ctx, inv.Token.Hash)
+	require.ErrorIs(t, err, invitations.ErrNotFound, "the replaced hash must no longer find the invitation")
+	got, err := s.GetByTokenHash(ctx, next.Token.Hash)
+	require.NoError(t, err)
+	requireSame(t, next, got)
+}
+
+func testUpdateUnknown(t *testing.T, s invitations.Store) {
+	inv := fixture(t, "acct-1", "ada@example.com", 0)
+	inv.Version = 2
+	require.ErrorIs(t, s.Update(context.Background(), inv, 1), invitations.ErrNotFound)
+}
+
+func listAll(t *testing.T, s invitations.Store, f invitations.ListFilter) []*invitations.Invitation {
+	t.Helper()
+	var all []*invitations.Invitation
+	for {
+		page, err := s.List(context.Background(), f)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), f.Limit)
+		all = append(all, page...)
+		if len(page) < f.Limit {
+			return all
+		}
+		last := page[len(page)-1]
+		f.After = &invitations.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+}
+
+func ids(list []*invitations.Invitation) []uuid.UUID {
+	out := make([]uuid.UUID, len(list))
+	for i, inv := range list {
+		out[i] = inv.ID
+	}
+	return out
+}
+
+func testListPaging(t *testing.T, s invitations.Store) {
+	var want []*invitations.Invitation
+	// Created out of order, to show the order comes from CreatedAt.
+	for _, i := range []int{3, 0, 7, 5, 1, 6, 2, 4, 9, 8, 10} {
+		want = append(want, create(t, s, fixture(t, "acct-1", fmt.Sprintf("u%d@example.com", i), time.Duration(i)*time.Minute)))
+	}
+	slices.SortFunc(want, invitations.CompareNewestFirst)
+	for _, limit := range []int{1, 3, 4, 11, 12, 100} {
+		got := listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: limit})
+		require.Equal(t, ids(want), ids(got), "limit %d", limit)
+	}
+	page, err := s.List(context.Background(), invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: 3})
+	require.NoError(t, err)
+	requireSame(t, want[0], page[0])
+}
+
+func testListTies(t *testing.T, s invitations.Store) {
+	var want []*invitations.Invitation
+	for i := range 7 {
+		want = append(want, create(t, s, fixture(t, "acct-1", fmt.Sprintf("tie%d@example.com", i), 0)))
+	}
+	slices.SortFunc(want, invitations.CompareNewestFirst)
+	got := listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: 2})
+	require.Equal(t, ids(want), ids(got), "equal CreatedAt: ID descending, no row lost or repeated across pages")
+}
+
+func testListStatus(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	now := base.Add(10 * 24 * time.Hour)
+	valid := fixture(t, "acct-1", "valid@example.com", 0)
+	valid.ExpiresAt = now.Add(time.Microsecond)
+	atBoundary := fixture(t, "acct-1", "boundary@example.com", time.Second)
+	atBoundary.ExpiresAt = now // expired at exactly ExpiresAt
+	expired := fixture(t, "acct-1", "expired@example.com", 2*time.Second)
+	byState := map[invitations.Status]*invitations.Invitation{}
+	for _, inv := range []*invitations.Invitation{valid, atBoundary, expired} {
+		create(t, s, inv)
+	}
+	for i, state := range []invitations.Status{invitations.StatusAccepted, invitations.StatusDeclined, invitations.StatusRevoked} {
+		inv := fixture(t, "acct-1", string(state)+"@example.com", time.Duration(3+i)*time.Second)
+		inv.State = state
+		inv.AcceptedAt, inv.DeclinedAt, inv.RevokedAt = base, base, base
+		byState[state] = create(t, s, inv)
+	}
+	cases := map[invitations.Status][]uuid.UUID{
+		invitations.StatusPending:  {valid.ID},
+		invitations.StatusExpired:  {expired.ID, atBoundary.ID},
+		invitations.StatusAccepted: {byState[invitations.StatusAccepted].ID},
+		invitations.StatusDeclined: {byState[invitations.StatusDeclined].ID},
+		invitations.StatusRevoked:  {byState[invitations.StatusRevoked].ID},
+	}
+	for status, want := range cases {
+		got, err := s.List(ctx, invitations.ListFilter{AccountID: "acct-1", Status: status, Now: now, Limit: 10})
+		require.NoError(t, err)
+		require.Equal(t, want, ids(got), "status %s at %s", status, now)
+	}
+	all, err := s.List(ctx, invitations.ListFilter{AccountID: "acct-1", Now: now, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, all, 6)
+
+	// Paging through a filtered list skips the others without losing rows.
+	got := listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Status: invitations.StatusExpired, Now: now, Limit: 1})
+	require.Equal(t, cases[invitations.StatusExpired], ids(got))
+}
+
+func testListIsolation(t *testing.T, s invitations.Store) {
+	mine := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	create(t, s, fixture(t, "acct-2", "ada@example.com", time.Second))
+	create(t, s, fixture(t, "acct-10", "bob@example.com", 2*time.Second))
+	got := listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: 10})
+	require.Equal(t, []uuid.UUID{mine.ID}, ids(got))
+	got = listAll(t, s, invitations.ListFilter{AccountID: "acct-none", Now: base, Limit: 10})
+	require.Empty(t, got)
+}
+
+func testDeleteEnded(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	cutoff := base.Add(30 * 24 * time.Hour)
+	ended := func(email string, state invitations.Status, at time.Time) *invitations.Invitation {
+		inv := fixture(t, "acct-1", email, 0)
+		inv.State = state
+		switch state {
+		case invitations.StatusAccepted:
+			inv.AcceptedAt = at
+		case invitations.StatusDeclined:
+			inv.DeclinedAt = at
+		case invitations.StatusRevoked:
+			inv.RevokedAt = at
+		}
+		return create(t, s, inv)
+	}
+	gone := []*invitations.Invitation{
+		ended("a@example.com", invitations.StatusAccepted, cutoff.Add(-time.Microsecond)),
+		ended("d@example.com", invitations.StatusDeclined, base),
+		ended("r@example.com", invitations.StatusRevoked, base),
+		create(t, s, fixture(t, "acct-2", "x@example.com", 0)), // expired long before the cutoff
+	}
+	kept := []*invitations.Invitation{
+		ended("a2@example.com", invitations.StatusAccepted, cutoff), // not strictly before
+		ended("r2@example.com", invitations.StatusRevoked, cutoff.Add(time.Hour)),
+	}
+	late := fixture(t, "acct-1", "late@example.com", 0)
+	late.ExpiresAt = cutoff // expires at the cutoff, not before
+	kept = append(kept, create(t, s, late))
+
+	n, err := s.DeleteEnded(ctx, cutoff)
+	require.NoError(t, err)
+	require.Equal(t, len(gone), n)
+	for _, inv := range gone {
+		_, err := s.Get(ctx, inv.AccountID, inv.ID)
+		require.ErrorIs(t, err, invitations.ErrNotFound)
+		_, err = s.GetByTokenHash(ctx, inv.Token.Hash)
+		require.ErrorIs(t, err, invitations.ErrNotFound)
+	}
+	for _, inv := range kept {
+		got, err := s.Get(ctx, inv.AccountID, inv.ID)
+		require.NoError(t, err)
+		requireSame(t, inv, got)
+	}
+	got := listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: 2})
+	require.ElementsMatch(t, ids(kept), ids(got))
+
+	n, err = s.DeleteEnded(ctx, cutoff)
+	require.NoError(t, err)
+	require.Zero(t, n, "a second purge finds nothing")
+}
+
+func testDeleteFreesEmail(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	n, err := s.DeleteEnded(ctx, base.Add(invitations.DefaultTTL+time.Second))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.NoError(t, s.Create(ctx, fixture(t, "acct-1", "ada@example.com", time.Hour)))
+}
+
+func testCancelled(t *testing.T, s invitations.Store) {
+	inv := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.Get(ctx, "acct-1", inv.ID)
+	require.ErrorIs(t, err, context.Canceled)
+	next := inv.Clone()
+	next.Version = 2
+	require.ErrorIs(t, s.Update(ctx, next, 1), context.Canceled)
+	got, err := s.Get(context.Background(), "acct-1", inv.ID)
+	require.NoError(t, err)
+	requireSame(t, inv, got)
+}
+
+// race runs fn on Concurrency goroutines released together and returns
+// their errors.
+func race(fn func(i int) error) []error {
+	errs := make([]error, Concurrency)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range Concurrency {
+		done.Go(func() {
+			start.Wait()
+			errs[i] = fn(i)
+		})
+	}
+	start.Done()
+	done.Wait()
+	return errs
+}
+
+func testConcurrentUpdate(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	inv := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	errs := race(func(i int) error {
+		next := inv.Clone()
+		next.Roles, next.Version = []string{fmt.Sprintf("role-%d", i)}, 2
+		return s.Update(ctx, next, 1)
+	})
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, winner, "two compare-and-sets on one version both succeeded")
+			winner = i
+			continue
+		}
+		require.ErrorIs(t, err, invitations.ErrConflict)
+	}
+	require.NotEqual(t, -1, winner, "no compare-and-set succeeded")
+	got, err := s.Get(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{fmt.Sprintf("role-%d", winner)}, got.Roles)
+	require.EqualValues(t, 2, got.Version)
+}
+
+func testConcurrentCreate(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	invs := make([]*invitations.Invitation, Concurrency)
+	for i := range invs {
+		invs[i] = fixture(t, "acct-1", "ada@example.com", time.Duration(i)*time.Second)
+	}
+	errs := race(func(i int) error { return s.Create(ctx, invs[i]) })
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		var already *invitations.AlreadyInvitedError
+		require.True(t, errors.As(err, &already), "want *AlreadyInvitedError, got %v", err)
+	}
+	require.Equal(t, 1, won)
+	page, err := s.List(ctx, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: Concurrency})
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+}
