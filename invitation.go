@@ -123,9 +123,27 @@ func (inv *Invitation) Clone() *Invitation {
 	c := *inv
 	c.Roles = slices.Clone(inv.Roles)
 	c.Metadata = maps.Clone(inv.Metadata)
-	c.Token.Nonce = slices.Clone(inv.Token.Nonce)
-	c.Token.Hash = slices.Clone(inv.Token.Hash)
+	c.Token = inv.Token.Clone()
 	return &c
+}
+
+// Clone returns a deep copy. The nonce and hash share one allocation: they
+// are read together, and cloning sits on every store read.
+func (m TokenMaterial) Clone() TokenMaterial {
+	n, h := len(m.Nonce), len(m.Hash)
+	if n+h == 0 {
+		return m // nil or empty stays as it was
+	}
+	buf := make([]byte, n+h)
+	copy(buf, m.Nonce)
+	copy(buf[n:], m.Hash)
+	if m.Nonce != nil {
+		m.Nonce = buf[:n:n]
+	}
+	if m.Hash != nil {
+		m.Hash = buf[n:]
+	}
+	return m
 }
 
 // withoutToken drops the token material of an invitation the Service owns

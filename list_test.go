@@ -110,8 +110,8 @@ func TestPurgeDeletesWhatEndedBefore(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
 	accepted, _ := h.inStatus(invitations.StatusAccepted) // ended at start
-	expired, _ := h.inStatus(invitations.StatusExpired)  // expired at start - 1h
-	pending, _ := h.inStatus(invitations.StatusPending)  // expires at start + week
+	expired, _ := h.inStatus(invitations.StatusExpired)   // expired at start - 1h
+	pending, _ := h.inStatus(invitations.StatusPending)   // expires at start + week
 	h.clock.Advance(time.Hour)
 	revokedLater, _ := h.inStatus(invitations.StatusRevoked)
 

@@ -2,13 +2,8 @@ package invitations
 
 import (
 	"context"
-	"embed"
 	"fmt"
-	htmltemplate "html/template"
 	"log/slog"
-	"strings"
-	"text/template"
-	"time"
 )
 
 // Mailer delivers one invitation message. Send must honour ctx and return
@@ -65,72 +60,4 @@ func (m Message) LogValue() slog.Value {
 		slog.String("subject", m.Subject),
 		slog.String("invitation_id", m.Invitation.ID.String()),
 	)
-}
-
-//go:embed templates/*.tmpl
-var templateFiles embed.FS
-
-// templates holds the parsed message templates; every template set defines
-// "subject" and "body" per kind.
-type templates struct {
-	text *template.Template
-	html *htmltemplate.Template
-}
-
-var defaultTemplates = mustParseTemplates()
-
-func mustParseTemplates() *templates {
-	// The built-in templates ship with the package; failing to parse them is
-	// a bug caught by every test run, never a runtime condition.
-	return &templates{
-		text: template.Must(template.ParseFS(templateFiles, "templates/*.txt.tmpl")),
-		html: htmltemplate.Must(htmltemplate.ParseFS(templateFiles, "templates/*.html.tmpl")),
-	}
-}
-
-// messageData is what the templates see.
-type messageData struct {
-	Kind      MessageKind
-	Email     string
-	Name      string
-	InvitedBy string
-	AccountID string
-	Roles     []string
-	Link      string
-	ExpiresAt time.Time
-	// Expires is ExpiresAt in words, in UTC: "Thursday, 3 December 2026 at 09:00 UTC".
-	Expires string
-}
-
-func (t *templates) render(kind MessageKind, inv *Invitation, link string) (Message, error) {
-	data := messageData{
-		Kind:      kind,
-		Email:     inv.Email,
-		Name:      inv.Name,
-		InvitedBy: inv.InvitedBy,
-		AccountID: inv.AccountID,
-		Roles:     inv.Roles,
-		Link:      link,
-		ExpiresAt: inv.ExpiresAt,
-		Expires:   inv.ExpiresAt.UTC().Format("Monday, 2 January 2006 at 15:04 MST"),
-	}
-	var subject, text, html strings.Builder
-	if err := t.text.ExecuteTemplate(&subject, string(kind)+"_subject", data); err != nil {
-		return Message{}, fmt.Errorf("invitations: rendering %s subject: %w", kind, err)
-	}
-	if err := t.text.ExecuteTemplate(&text, string(kind)+"_text", data); err != nil {
-		return Message{}, fmt.Errorf("invitations: rendering %s text: %w", kind, err)
-	}
-	if err := t.html.ExecuteTemplate(&html, string(kind)+"_html", data); err != nil {
-		return Message{}, fmt.Errorf("invitations: rendering %s html: %w", kind, err)
-	}
-	return Message{
-		Kind:       kind,
-		To:         inv.Email,
-		Link:       link,
-		Subject:    strings.TrimSpace(subject.String()),
-		Text:       text.String(),
-		HTML:       html.String(),
-		Invitation: inv.public(),
-	}, nil
 }

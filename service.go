@@ -32,7 +32,6 @@ type Service struct {
 	ttl     time.Duration
 	now     func() time.Time
 	onEvent func(context.Context, Event)
-	tmpl    *templates
 }
 
 // New checks the configuration and returns a Service. Errors match
@@ -65,7 +64,7 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	}
 	return &Service{
 		store: store, mailer: mailer, keys: keys, link: link, ttl: ttl,
-		now: now, onEvent: cfg.OnEvent, tmpl: defaultTemplates,
+		now: now, onEvent: cfg.OnEvent,
 	}, nil
 }
 
@@ -109,11 +108,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	inv.CreatedAt, inv.SentAt, inv.ExpiresAt = now, now, s.expiry(now)
 	inv.SendCount, inv.Version = 1, 1
 	inv.Token = material
-	// Render before storing: a message that cannot be rendered stores nothing.
-	msg, err := s.tmpl.render(MessageInvite, inv, s.link.of(token))
-	if err != nil {
-		return nil, err
-	}
+	msg := renderMessage(MessageInvite, inv, s.link.of(token))
 	if err := s.store.Create(ctx, inv); err != nil {
 		return nil, storeError(err)
 	}
@@ -174,8 +169,8 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 		}
 		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
 		inv.SendCount++
-		msg, err = s.tmpl.render(MessageResend, inv, s.link.of(token))
-		return err
+		msg = renderMessage(MessageResend, inv, s.link.of(token))
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -223,9 +218,8 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		inv.Token = material
 		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
 		inv.SendCount++
-		var err error
-		msg, err = s.tmpl.render(MessageRegenerate, inv, s.link.of(token))
-		return err
+		msg = renderMessage(MessageRegenerate, inv, s.link.of(token))
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -354,7 +348,11 @@ func (s *Service) Purge(ctx context.Context, before time.Time) (int, error) {
 // invitation gives ErrNotPending; a malformed, unknown or superseded token
 // gives ErrInvalidToken.
 func (s *Service) Lookup(ctx context.Context, token string) (*Invitation, error) {
-	inv, err := s.byToken(token)(ctx)
+	p, err := s.keys.parseToken(token)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := s.resolve(ctx, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -432,27 +430,28 @@ func (s *Service) byID(accountID string, id uuid.UUID) loader {
 }
 
 func (s *Service) byToken(token string) loader {
-	p, parseErr := s.keys.parseToken(token)
-	var hash []byte
-	if parseErr == nil {
-		hash = p.hash()
-	}
+	p, err := s.keys.parseToken(token)
 	return func(ctx context.Context) (*Invitation, error) {
-		if parseErr != nil {
-			return nil, parseErr
-		}
-		inv, err := s.store.GetByTokenHash(ctx, hash)
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%w: unknown or superseded", ErrInvalidToken)
-		}
 		if err != nil {
-			return nil, storeError(err)
+			return nil, err
 		}
-		if !p.matches(inv.Token) {
-			return nil, fmt.Errorf("%w: unknown or superseded", ErrInvalidToken)
-		}
-		return inv, nil
+		return s.resolve(ctx, &p)
 	}
+}
+
+// resolve finds the invitation of a parsed token.
+func (s *Service) resolve(ctx context.Context, p *parsedToken) (*Invitation, error) {
+	inv, err := s.store.GetByTokenHash(ctx, p.hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown or superseded", ErrInvalidToken)
+	}
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if !p.matches(inv.Token) {
+		return nil, fmt.Errorf("%w: unknown or superseded", ErrInvalidToken)
+	}
+	return inv, nil
 }
 
 // change applies a rule to the current version of an invitation and stores

@@ -132,13 +132,13 @@ func TestInviteRejectsBadInputAndStoresNothing(t *testing.T) {
 
 func TestNormalizeEmailAcceptsRealAddresses(t *testing.T) {
 	for in, want := range map[string]string{
-		"ada@example.com":                     "ada@example.com",
-		" Ada@Example.Com\t":                  "ada@example.com",
-		"ada+invites@mail.example.co.uk":      "ada+invites@mail.example.co.uk",
-		"o'brien@example.ie":                  "o'brien@example.ie",
-		"first.last@sub-domain.example.com":   "first.last@sub-domain.example.com",
-		"ada@xn--bcher-kva.example":           "ada@xn--bcher-kva.example",
-		strings.Repeat("a", 64) + "@ex.com":   strings.Repeat("a", 64) + "@ex.com",
+		"ada@example.com":                      "ada@example.com",
+		" Ada@Example.Com\t":                   "ada@example.com",
+		"ada+invites@mail.example.co.uk":       "ada+invites@mail.example.co.uk",
+		"o'brien@example.ie":                   "o'brien@example.ie",
+		"first.last@sub-domain.example.com":    "first.last@sub-domain.example.com",
+		"ada@xn--bcher-kva.example":            "ada@xn--bcher-kva.example",
+		strings.Repeat("a", 64) + "@ex.com":    strings.Repeat("a", 64) + "@ex.com",
 		"x@" + strings.Repeat("d", 63) + ".io": "x@" + strings.Repeat("d", 63) + ".io",
 	} {
 		got, err := invitations.NormalizeEmail(in)

@@ -31,8 +31,8 @@ type Store interface {
 	// ErrNotFound, also when the ID exists in another account.
 	Get(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error)
 
-	// GetByTokenHash returns the invitation whose Token.Hash equals hash,
-	// or ErrNotFound. The hash must be indexed (unique): this call's cost
+	// GetByTokenHash returns the invitation whose Token.Hash equals hash
+	// (TokenHashSize bytes), or ErrNotFound. The hash must be indexed (unique): this call's cost
 	// must not grow with the number of invitations.
 	GetByTokenHash(ctx context.Context, hash []byte) (*Invitation, error)
 

@@ -21,6 +21,8 @@ import (
 const (
 	// MinSecretSize is the smallest Config.Secret New accepts, in bytes.
 	MinSecretSize = 32
+	// TokenHashSize is the length of TokenMaterial.Hash, in bytes.
+	TokenHashSize = sha256.Size
 
 	nonceSize    = 32 // per-issue randomness: 256 bits from crypto/rand
 	bodySize     = sha256.Size
@@ -197,43 +199,37 @@ func (r *keyring) rederive(m TokenMaterial) (string, error) {
 	return tokenEncoding.EncodeToString(raw[:]), nil
 }
 
-// parsedToken is a syntactically valid token whose key is held.
+// parsedToken is a syntactically valid token of a held key, with the hash
+// the store indexes it by.
 type parsedToken struct {
-	key  *signingKey
-	body [bodySize]byte
+	keyID string
+	hash  []byte
 }
 
 // parseToken rejects malformed tokens and tokens of unknown keys without
 // touching the store.
 func (r *keyring) parseToken(token string) (parsedToken, error) {
-	var p parsedToken
 	if len(token) != tokenLength {
 		// Covers empty, oversized and truncated tokens before any decoding.
-		return p, fmt.Errorf("%w: malformed", ErrInvalidToken)
+		return parsedToken{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
+	var src [tokenLength]byte // on the stack: []byte(token) would allocate
+	copy(src[:], token)
 	var raw [rawTokenSize]byte
-	n, err := tokenEncoding.Decode(raw[:], []byte(token))
+	n, err := tokenEncoding.Decode(raw[:], src[:])
 	if err != nil || n != rawTokenSize {
-		return p, fmt.Errorf("%w: malformed", ErrInvalidToken)
+		return parsedToken{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
-	p.key = r.byRawID(raw[:keyIDSize])
-	if p.key == nil {
-		return p, fmt.Errorf("%w: unknown key", ErrInvalidToken)
+	k := r.byRawID(raw[:keyIDSize])
+	if k == nil {
+		return parsedToken{}, fmt.Errorf("%w: unknown key", ErrInvalidToken)
 	}
-	copy(p.body[:], raw[keyIDSize:])
-	return p, nil
+	return parsedToken{keyID: k.id, hash: k.lookupHash(raw[keyIDSize:])}, nil
 }
 
-// hash is the store lookup key of a parsed token.
-func (p *parsedToken) hash() []byte { return p.key.lookupHash(p.body[:]) }
-
-// matches checks, in constant time, that stored material derives exactly
-// this token. It guards against a Store that returns the wrong row.
+// matches checks, in constant time, that stored material is this token's.
+// The store found the row by this hash; checking it again guards against a
+// Store that returns the wrong row (a lax index or collation).
 func (p *parsedToken) matches(m TokenMaterial) bool {
-	if m.KeyID != p.key.id || len(m.Nonce) != nonceSize {
-		return false
-	}
-	var want [bodySize]byte
-	p.key.body(want[:0], m.Nonce)
-	return hmac.Equal(want[:], p.body[:])
+	return m.KeyID == p.keyID && hmac.Equal(m.Hash, p.hash)
 }

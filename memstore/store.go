@@ -8,8 +8,10 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -24,12 +26,23 @@ import (
 type Store struct {
 	mu       sync.RWMutex
 	byID     map[uuid.UUID]*invitations.Invitation
-	byHash   map[string]*invitations.Invitation
+	byHash   map[hashKey]*invitations.Invitation
 	pending  map[pendingKey]uuid.UUID
 	accounts map[string][]*invitations.Invitation // oldest first, by (CreatedAt, ID)
 }
 
 type pendingKey struct{ accountID, email string }
+
+// hashKey holds a token hash inline in the map, so a lookup touches one
+// bucket and no separate key string.
+type hashKey [invitations.TokenHashSize]byte
+
+func keyOf(hash []byte) (hashKey, bool) {
+	if len(hash) != invitations.TokenHashSize {
+		return hashKey{}, false
+	}
+	return hashKey(hash), true
+}
 
 var _ invitations.Store = (*Store)(nil)
 
@@ -37,7 +50,7 @@ var _ invitations.Store = (*Store)(nil)
 func New() *Store {
 	return &Store{
 		byID:     make(map[uuid.UUID]*invitations.Invitation),
-		byHash:   make(map[string]*invitations.Invitation),
+		byHash:   make(map[hashKey]*invitations.Invitation),
 		pending:  make(map[pendingKey]uuid.UUID),
 		accounts: make(map[string][]*invitations.Invitation),
 	}
@@ -55,6 +68,10 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	hash, ok := keyOf(inv.Token.Hash)
+	if !ok {
+		return errHashSize
+	}
 	stored := inv.Clone()
 	key := pendingKey{stored.AccountID, stored.Email}
 	s.mu.Lock()
@@ -69,7 +86,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 		s.pending[key] = stored.ID
 	}
 	s.byID[stored.ID] = stored
-	s.byHash[string(stored.Token.Hash)] = stored
+	s.byHash[hash] = stored
 	list := s.accounts[stored.AccountID]
 	i, _ := slices.BinarySearchFunc(list, stored, oldestFirst)
 	s.accounts[stored.AccountID] = slices.Insert(list, i, stored)
@@ -95,9 +112,13 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	key, ok := keyOf(hash)
+	if !ok {
+		return nil, invitations.ErrNotFound
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	inv, ok := s.byHash[string(hash)]
+	inv, ok := s.byHash[key]
 	if !ok {
 		return nil, invitations.ErrNotFound
 	}
@@ -105,32 +126,52 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 }
 
 // Update implements invitations.Store. The stored invitation is changed in
-// place so that the per-account order, which depends only on the immutable
-// CreatedAt and ID, stays valid.
+// place, so that the per-account order (by the immutable CreatedAt and ID)
+// stays valid, and it keeps its roles, metadata and token buffers when they
+// did not change: a state change such as Accept allocates nothing here.
 func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	next := inv.Clone()
+	hash, ok := keyOf(inv.Token.Hash)
+	if !ok {
+		return errHashSize
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.byID[next.ID]
-	if !ok || cur.AccountID != next.AccountID {
+	cur, ok := s.byID[inv.ID]
+	if !ok || cur.AccountID != inv.AccountID {
 		return invitations.ErrNotFound
 	}
 	if cur.Version != expectedVersion {
 		return invitations.ErrConflict
 	}
-	if string(cur.Token.Hash) != string(next.Token.Hash) {
-		delete(s.byHash, string(cur.Token.Hash))
-		s.byHash[string(next.Token.Hash)] = cur
+	if old, _ := keyOf(cur.Token.Hash); old != hash {
+		delete(s.byHash, old)
+		s.byHash[hash] = cur
 	}
-	if cur.State == invitations.StatusPending && next.State != invitations.StatusPending {
+	if cur.State == invitations.StatusPending && inv.State != invitations.StatusPending {
 		delete(s.pending, pendingKey{cur.AccountID, cur.Email})
 	}
+	next := *inv
 	next.CreatedAt = cur.CreatedAt // the order key never moves
-	*cur = *next
+	next.Roles = reuse(cur.Roles, inv.Roles, slices.Equal, slices.Clone)
+	next.Metadata = reuse(cur.Metadata, inv.Metadata, maps.Equal, maps.Clone)
+	if !bytes.Equal(cur.Token.Nonce, inv.Token.Nonce) || !bytes.Equal(cur.Token.Hash, inv.Token.Hash) || cur.Token.KeyID != inv.Token.KeyID {
+		next.Token = inv.Token.Clone()
+	} else {
+		next.Token = cur.Token
+	}
+	*cur = next
 	return nil
+}
+
+// reuse keeps the stored value when the new one is equal, else stores a copy.
+func reuse[T any](stored, given T, equal func(T, T) bool, clone func(T) T) T {
+	if equal(stored, given) {
+		return stored
+	}
+	return clone(given)
 }
 
 // List implements invitations.Store.
@@ -168,7 +209,8 @@ func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) 
 			continue
 		}
 		delete(s.byID, id)
-		delete(s.byHash, string(inv.Token.Hash))
+		old, _ := keyOf(inv.Token.Hash)
+		delete(s.byHash, old)
 		if inv.State == invitations.StatusPending {
 			delete(s.pending, pendingKey{inv.AccountID, inv.Email})
 		}
@@ -202,4 +244,6 @@ func oldestFirst(a, b *invitations.Invitation) int { return invitations.CompareN
 
 // errDuplicateID reports a Create whose ID is taken; with UUIDv7 IDs it is a
 // caller bug, not a condition to handle.
+var errHashSize = fmt.Errorf("memstore: %w: token hash must be %d bytes", invitations.ErrInvalidInput, invitations.TokenHashSize)
+
 var errDuplicateID = fmt.Errorf("memstore: %w: invitation id already exists", invitations.ErrInvalidInput)

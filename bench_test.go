@@ -1,0 +1,258 @@
+package invitations_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/invitationstest"
+	"github.com/invitekit/invitations/memstore"
+)
+
+// benchWorld is a Service over a memstore seeded with n invitations in one
+// account (the worst case for List), plus probes: pending invitations whose
+// tokens the benchmarks use.
+type benchWorld struct {
+	svc         *invitations.Service
+	clock       *invitationstest.Clock
+	ids         []uuid.UUID
+	tokens      []string
+	bytesPerInv float64
+	seq         int    // last email number used
+	lastLink    string // of the last mail sent
+	middle      string // List cursor half way down the account
+}
+
+const (
+	benchAccount = "bench"
+	probes       = 1024
+)
+
+var (
+	worldsMu sync.Mutex
+	worlds   = map[int]*benchWorld{}
+)
+
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"stored=1k", 1_000}, {"stored=1M", 1_000_000}}
+
+// world builds (once per size and process) the seeded Service.
+func world(b *testing.B, n int) *benchWorld {
+	worldsMu.Lock()
+	defer worldsMu.Unlock()
+	if w, ok := worlds[n]; ok {
+		return w
+	}
+	w := &benchWorld{clock: invitationstest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+	mailer := invitations.MailerFunc(func(_ context.Context, m invitations.Message) error {
+		w.lastLink = m.Link
+		return nil
+	})
+	var err error
+	w.svc, err = invitations.New(memstore.New(), mailer, invitations.Config{
+		Secret: []byte("benchmark secret, 32 bytes or more!!"), AcceptURL: "https://app.example.com/accept", Now: w.clock.Now,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := heapInUse()
+	for range n - probes {
+		w.invite(b)
+	}
+	for range probes {
+		w.ids = append(w.ids, w.invite(b).ID)
+		w.tokens = append(w.tokens, w.token(b))
+	}
+	w.bytesPerInv = float64(heapInUse()-before) / float64(n)
+	w.middle = w.cursorAt(b, n/2)
+	worlds[n] = w
+	return w
+}
+
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func (w *benchWorld) invite(b *testing.B) *invitations.Invitation {
+	w.seq++
+	w.clock.Advance(time.Microsecond)
+	inv, err := w.svc.Invite(context.Background(), invitations.InviteInput{
+		AccountID: benchAccount,
+		Email:     "user" + strconv.Itoa(w.seq) + "@example.com",
+		Name:      "Bench User",
+		Roles:     []string{"member"},
+		InvitedBy: "Admin Person",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return inv
+}
+
+func (w *benchWorld) token(b *testing.B) string {
+	token, err := invitationstest.TokenFromLink(w.lastLink)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return token
+}
+
+func (w *benchWorld) inviteForToken(b *testing.B) string {
+	w.invite(b)
+	return w.token(b)
+}
+
+// cursorAt pages through the account to the cursor after row skip.
+func (w *benchWorld) cursorAt(b *testing.B, skip int) string {
+	q := invitations.ListQuery{AccountID: benchAccount, Limit: invitations.MaxPageSize}
+	for skip > 0 {
+		q.Limit = min(skip, invitations.MaxPageSize)
+		page, err := w.svc.List(context.Background(), q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		skip -= len(page.Invitations)
+		q.After = page.Next
+	}
+	return q.After
+}
+
+func eachSize(b *testing.B, fn func(b *testing.B, w *benchWorld)) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			w := world(b, size.n)
+			b.ReportAllocs()
+			fn(b, w)
+		})
+	}
+}
+
+// BenchmarkBaseline is the cryptographic work no implementation can avoid
+// per link: 32 random bytes and one keyed hash.
+func BenchmarkBaseline(b *testing.B) {
+	key := []byte("benchmark secret, 32 bytes or more!!")
+	mac := hmac.New(sha256.New, key)
+	var nonce, sum [32]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = rand.Read(nonce[:])
+		mac.Reset()
+		mac.Write(nonce[:])
+		mac.Sum(sum[:0])
+	}
+}
+
+func BenchmarkInvite(b *testing.B) {
+	eachSize(b, func(b *testing.B, w *benchWorld) {
+		for b.Loop() {
+			w.invite(b)
+		}
+	})
+}
+
+func BenchmarkResend(b *testing.B) {
+	eachSize(b, func(b *testing.B, w *benchWorld) {
+		ctx := context.Background()
+		i := 0
+		for b.Loop() {
+			if _, err := w.svc.Resend(ctx, benchAccount, w.ids[i%probes]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+func BenchmarkCopyLink(b *testing.B) {
+	eachSize(b, func(b *testing.B, w *benchWorld) {
+		ctx := context.Background()
+		i := 0
+		for b.Loop() {
+			if _, err := w.svc.CopyLink(ctx, benchAccount, w.ids[i%probes]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+func BenchmarkLookup(b *testing.B) {
+	eachSize(b, func(b *testing.B, w *benchWorld) {
+		ctx := context.Background()
+		i := 0
+		for b.Loop() {
+			if _, err := w.svc.Lookup(ctx, w.tokens[i%probes]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+// BenchmarkAccept accepts fresh invitations in batches: each batch is
+// invited before and purged after its timed part, so the store keeps its
+// size whatever b.N is.
+func BenchmarkAccept(b *testing.B) {
+	const batch = 256
+	eachSize(b, func(b *testing.B, w *benchWorld) {
+		ctx := context.Background()
+		tokens := make([]string, 0, batch)
+		b.StopTimer()
+		for done := 0; done < b.N; done += len(tokens) {
+			tokens = tokens[:0]
+			for range min(batch, b.N-done) {
+				tokens = append(tokens, w.inviteForToken(b))
+			}
+			b.StartTimer()
+			for _, token := range tokens {
+				if _, err := w.svc.Accept(ctx, token); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if _, err := w.svc.Purge(ctx, w.clock.Now().Add(time.Microsecond)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkList reads a 50-row page from the middle of the account, so the
+// cursor seek is part of the cost.
+func BenchmarkList(b *testing.B) {
+	eachSize(b, func(b *testing.B, w *benchWorld) {
+		ctx := context.Background()
+		q := invitations.ListQuery{AccountID: benchAccount, Limit: 50, After: w.middle}
+		for b.Loop() {
+			page, err := w.svc.List(ctx, q)
+			if err != nil || len(page.Invitations) != 50 {
+				b.Fatal(err, len(page.Invitations))
+			}
+		}
+	})
+}
+
+// BenchmarkMemoryPerInvitation reports the heap each stored invitation
+// costs in memstore, measured while seeding.
+func BenchmarkMemoryPerInvitation(b *testing.B) {
+	eachSize(b, func(b *testing.B, w *benchWorld) {
+		for b.Loop() {
+		}
+		b.ReportMetric(w.bytesPerInv, "B/invitation")
+	})
+}

@@ -1,0 +1,73 @@
+package invitations_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
+)
+
+func TestMessagesSayWhoWhereAndUntilWhen(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	inv, err := h.svc.Invite(ctx, invitations.InviteInput{
+		AccountID: "Acme", Email: "ada@example.com", Name: "Ada", Roles: []string{"admin", "billing"}, InvitedBy: "Grace Hopper",
+	})
+	require.NoError(t, err)
+	msg := h.mailer.Last()
+	assert.Equal(t, "Grace Hopper invited you to join Acme", msg.Subject)
+	assert.Equal(t, "Hello Ada,\n\nGrace Hopper invited you to join Acme as admin, billing.\n\n"+
+		"Accept the invitation:\n"+msg.Link+"\n\n"+
+		"This link is personal. It expires on Monday, 9 November 2026 at 09:30 UTC.\n\n"+
+		"If you did not expect this invitation, you can ignore this email.\n", msg.Text)
+	assert.Contains(t, msg.HTML, `<a href="`+msg.Link+`"`)
+	assert.Contains(t, msg.HTML, "Monday, 9 November 2026 at 09:30 UTC")
+
+	h.clock.Advance(day)
+	_, err = h.svc.Resend(ctx, "acct-1", inv.ID)
+	require.Error(t, err, "wrong account")
+	_, err = h.svc.Resend(ctx, "Acme", inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Reminder: Grace Hopper invited you to join Acme", h.mailer.Last().Subject)
+	assert.Contains(t, h.mailer.Last().Text, "Tuesday, 10 November 2026 at 09:30 UTC", "a reminder states the new expiry")
+
+	h.clock.Advance(week)
+	_, err = h.svc.Regenerate(ctx, "Acme", inv.ID)
+	require.NoError(t, err)
+	regen := h.mailer.Last()
+	assert.Equal(t, "Your new invitation link to join Acme", regen.Subject)
+	assert.Contains(t, regen.Text, "The old link no longer works.")
+}
+
+func TestMessagesWithoutNameOrInviter(t *testing.T) {
+	h := newHarness(t)
+	_, err := h.svc.Invite(context.Background(), invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"viewer"}})
+	require.NoError(t, err)
+	msg := h.mailer.Last()
+	assert.Equal(t, "An administrator invited you to join acme", msg.Subject)
+	assert.True(t, strings.HasPrefix(msg.Text, "Hello,\n\n"))
+}
+
+func TestMessageHTMLEscapesInput(t *testing.T) {
+	h := newHarness(t)
+	_, err := h.svc.Invite(context.Background(), invitations.InviteInput{
+		AccountID: `Acme <img src=x onerror=alert(1)>`,
+		Email:     "ada@example.com",
+		Name:      `Ada "the first" & co`,
+		Roles:     []string{"<b>admin</b>"},
+		InvitedBy: "<script>alert('x')</script>",
+	})
+	require.NoError(t, err)
+	msg := h.mailer.Last()
+	for _, injected := range []string{"<script>", "<img", "<b>admin", `"the first"`} {
+		assert.NotContains(t, msg.HTML, injected)
+	}
+	assert.Contains(t, msg.HTML, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;")
+	assert.Contains(t, msg.HTML, "Ada &#34;the first&#34; &amp; co")
+	assert.Contains(t, msg.Text, "<script>alert('x')</script> invited you", "the text part is plain text")
+	assert.Equal(t, 6, strings.Count(msg.HTML, "<"+"p"), "no paragraphs beyond the layout's six")
+}
