@@ -385,7 +385,12 @@ func (s *Service) Decline(ctx context.Context, token string) (*Invitation, error
 }
 
 func (s *Service) answer(ctx context.Context, token string, kind EventKind, end func(*Invitation, time.Time)) (*Invitation, error) {
-	inv, now, err := s.change(ctx, s.byToken(token), func(inv *Invitation, now time.Time) error {
+	p, err := s.keys.parseToken(token)
+	if err != nil {
+		return nil, err
+	}
+	byToken := func(ctx context.Context) (*Invitation, error) { return s.resolve(ctx, &p) }
+	inv, now, err := s.change(ctx, byToken, func(inv *Invitation, now time.Time) error {
 		if err := requireValid(inv, now, "ask for a new invitation"); err != nil {
 			return err
 		}
@@ -426,16 +431,6 @@ func (s *Service) byID(accountID string, id uuid.UUID) loader {
 			return nil, ErrNotFound // defence in depth against a lax Store
 		}
 		return inv, nil
-	}
-}
-
-func (s *Service) byToken(token string) loader {
-	p, err := s.keys.parseToken(token)
-	return func(ctx context.Context) (*Invitation, error) {
-		if err != nil {
-			return nil, err
-		}
-		return s.resolve(ctx, &p)
 	}
 }
 

@@ -27,11 +27,23 @@ type Store struct {
 	mu       sync.RWMutex
 	byID     map[uuid.UUID]*invitations.Invitation
 	byHash   map[hashKey]*invitations.Invitation
-	pending  map[pendingKey]uuid.UUID
-	accounts map[string][]*invitations.Invitation // oldest first, by (CreatedAt, ID)
+	pending  map[pendingKey]*invitations.Invitation // may point to one that ended: see holder
+	accounts map[string][]*invitations.Invitation   // oldest first, by (CreatedAt, ID)
 }
 
 type pendingKey struct{ accountID, email string }
+
+// holder returns the pending invitation of an account and email, if any.
+// The pending index is cleaned lazily: an invitation that ended stays in it
+// until the email is invited again or the invitation is purged, so that
+// ending one (Accept, the hot path) touches no index but the one it was
+// found by.
+func (s *Store) holder(key pendingKey) *invitations.Invitation {
+	if inv := s.pending[key]; inv != nil && inv.State == invitations.StatusPending {
+		return inv
+	}
+	return nil
+}
 
 // hashKey holds a token hash inline in the map, so a lookup touches one
 // bucket and no separate key string.
@@ -51,7 +63,7 @@ func New() *Store {
 	return &Store{
 		byID:     make(map[uuid.UUID]*invitations.Invitation),
 		byHash:   make(map[hashKey]*invitations.Invitation),
-		pending:  make(map[pendingKey]uuid.UUID),
+		pending:  make(map[pendingKey]*invitations.Invitation),
 		accounts: make(map[string][]*invitations.Invitation),
 	}
 }
@@ -80,10 +92,10 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 		return errDuplicateID
 	}
 	if stored.State == invitations.StatusPending {
-		if existing, dup := s.pending[key]; dup {
-			return &invitations.AlreadyInvitedError{ExistingID: existing}
+		if holder := s.holder(key); holder != nil {
+			return &invitations.AlreadyInvitedError{ExistingID: holder.ID}
 		}
-		s.pending[key] = stored.ID
+		s.pending[key] = stored
 	}
 	s.byID[stored.ID] = stored
 	s.byHash[hash] = stored
@@ -139,19 +151,29 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.byID[inv.ID]
-	if !ok || cur.AccountID != inv.AccountID {
+	// Most updates keep the token, and the caller has just read the
+	// invitation by its hash or ID: try the hash first, the ID second.
+	cur := s.byHash[hash]
+	if cur == nil || cur.ID != inv.ID {
+		cur = s.byID[inv.ID]
+	}
+	if cur == nil || cur.AccountID != inv.AccountID {
 		return invitations.ErrNotFound
 	}
 	if cur.Version != expectedVersion {
 		return invitations.ErrConflict
 	}
+	if cur.State != invitations.StatusPending && inv.State == invitations.StatusPending {
+		// Not a Service transition, but a store must keep its promise.
+		key := pendingKey{cur.AccountID, cur.Email}
+		if holder := s.holder(key); holder != nil {
+			return &invitations.AlreadyInvitedError{ExistingID: holder.ID}
+		}
+		s.pending[key] = cur
+	}
 	if old, _ := keyOf(cur.Token.Hash); old != hash {
 		delete(s.byHash, old)
 		s.byHash[hash] = cur
-	}
-	if cur.State == invitations.StatusPending && inv.State != invitations.StatusPending {
-		delete(s.pending, pendingKey{cur.AccountID, cur.Email})
 	}
 	next := *inv
 	next.CreatedAt = cur.CreatedAt // the order key never moves
@@ -211,8 +233,8 @@ func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) 
 		delete(s.byID, id)
 		old, _ := keyOf(inv.Token.Hash)
 		delete(s.byHash, old)
-		if inv.State == invitations.StatusPending {
-			delete(s.pending, pendingKey{inv.AccountID, inv.Email})
+		if key := (pendingKey{inv.AccountID, inv.Email}); s.pending[key] == inv {
+			delete(s.pending, key)
 		}
 		touched[inv.AccountID] = true
 		n++
