@@ -1,0 +1,105 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/invitekit/invitations/sqlstore"
+)
+
+// postgresDSN is where the PostgreSQL tests run. .ci/with-postgres starts a
+// throwaway server and sets it.
+const postgresDSNVar = "INVITATIONS_POSTGRES_DSN"
+
+// sqliteDSN opens a database file in WAL mode with a busy timeout, as the
+// README recommends, so that concurrent writers wait instead of failing.
+func sqliteDSN(path string) string {
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+}
+
+func openSQLite(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(t.TempDir(), "invitations.db")))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var schemaSeq atomic.Int64
+
+// openPostgres returns a connection pool whose search_path is a schema of
+// the test's own, dropped when the test ends, so tests can run in parallel.
+// Without a server it skips locally and fails in CI.
+func openPostgres(t testing.TB) *sql.DB {
+	t.Helper()
+	dsn := os.Getenv(postgresDSNVar)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: CI must run the PostgreSQL tests (see .ci/with-postgres)", postgresDSNVar)
+		}
+		t.Skipf("%s is not set; run the PostgreSQL tests with: bash .ci/with-postgres go test ./sqlstore/", postgresDSNVar)
+	}
+	schema := fmt.Sprintf("t%d_%d", time.Now().UnixNano()%1e9, schemaSeq.Add(1))
+	admin, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer admin.Close()
+	ctx := context.Background()
+	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err, "creating the test schema")
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", dsn)
+		if err == nil {
+			_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			admin.Close()
+		}
+	})
+	db, err := sql.Open("pgx", withSearchPath(dsn, schema))
+	require.NoError(t, err)
+	db.SetMaxOpenConns(20)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func withSearchPath(dsn, schema string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return strings.TrimSpace(dsn) + " search_path=" + schema
+}
+
+// backend is one real database the tests run on.
+type backend struct {
+	name    string
+	dialect sqlstore.Dialect
+	open    func(testing.TB) *sql.DB
+}
+
+var backends = []backend{
+	{"SQLite", sqlstore.SQLite, openSQLite},
+	{"Postgres", sqlstore.Postgres, openPostgres},
+}
+
+// newStore opens a fresh database of the backend and migrates it.
+func (b backend) newStore(t testing.TB, opts ...sqlstore.Option) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
+	db := b.open(t)
+	s, err := sqlstore.New(db, b.dialect, opts...)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(context.Background()))
+	return s, db
+}

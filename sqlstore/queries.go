@@ -1,0 +1,88 @@
+package sqlstore
+
+import (
+	"strings"
+
+	"github.com/invitekit/invitations"
+)
+
+// columns in the order rowValues writes and scan reads them.
+const columns = "id, account_id, email, name, roles, invited_by, metadata, state, " +
+	"created_at, sent_at, expires_at, accepted_at, declined_at, revoked_at, " +
+	"send_count, version, key_id, token_nonce, token_hash"
+
+// updated are the columns Update writes, in rowValues order minus the
+// immutable id, account_id, email and created_at.
+var updated = []string{
+	"name", "roles", "invited_by", "metadata", "state",
+	"sent_at", "expires_at", "accepted_at", "declined_at", "revoked_at",
+	"send_count", "version", "key_id", "token_nonce", "token_hash",
+}
+
+// queries are the statements of one Store, built once by New.
+type queries struct {
+	insert, pendingID, get, byHash, update, version, deleteEnded string
+	listHead                                                     string // SELECT ... FROM ... WHERE account_id = $1
+}
+
+func buildQueries(d Dialect, table string) queries {
+	p := d.param
+	params := func(from, n int) string {
+		list := make([]string, n)
+		for i := range list {
+			list[i] = p(from + i)
+		}
+		return strings.Join(list, ", ")
+	}
+	var set []string
+	for i, col := range updated {
+		set = append(set, col+" = "+p(i+1))
+	}
+	n := len(updated)
+	return queries{
+		// The conflict target names the partial unique index, so only a
+		// duplicate pending invitation is absorbed; any other violation
+		// (id, token hash) still fails loudly.
+		insert: "INSERT INTO " + table + " (" + columns + ") VALUES (" + params(1, 19) + ")" +
+			" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING",
+		pendingID: "SELECT id FROM " + table + " WHERE account_id = " + p(1) +
+			" AND lower(email) = lower(" + p(2) + ") AND state = 'pending'",
+		get:    "SELECT " + columns + " FROM " + table + " WHERE id = " + p(1) + " AND account_id = " + p(2),
+		byHash: "SELECT " + columns + " FROM " + table + " WHERE token_hash = " + p(1),
+		update: "UPDATE " + table + " SET " + strings.Join(set, ", ") +
+			" WHERE id = " + p(n+1) + " AND account_id = " + p(n+2) + " AND version = " + p(n+3),
+		version: "SELECT version FROM " + table + " WHERE id = " + p(1) + " AND account_id = " + p(2),
+		deleteEnded: "DELETE FROM " + table + " WHERE (state = 'pending' AND expires_at < " + p(1) + ")" +
+			" OR (state = 'accepted' AND accepted_at < " + p(1) + ")" +
+			" OR (state = 'declined' AND declined_at < " + p(1) + ")" +
+			" OR (state = 'revoked' AND revoked_at < " + p(1) + ")",
+		listHead: "SELECT " + columns + " FROM " + table + " WHERE account_id = " + p(1),
+	}
+}
+
+// list builds one page's query. Status values come from the validated
+// invitations.Status constants, never from raw input, but are bound as
+// parameters all the same.
+func (q *queries) list(d Dialect, f invitations.ListFilter) (string, []any) {
+	var sb strings.Builder
+	sb.WriteString(q.listHead)
+	args := []any{f.AccountID}
+	bind := func(v any) string {
+		args = append(args, v)
+		return d.param(len(args))
+	}
+	switch f.Status {
+	case "":
+	case invitations.StatusPending:
+		sb.WriteString(" AND state = 'pending' AND expires_at > " + bind(d.timeValue(f.Now)))
+	case invitations.StatusExpired:
+		sb.WriteString(" AND state = 'pending' AND expires_at <= " + bind(d.timeValue(f.Now)))
+	default:
+		sb.WriteString(" AND state = " + bind(string(f.Status)))
+	}
+	if f.After != nil {
+		sb.WriteString(" AND (created_at, id) < (" + bind(d.timeValue(f.After.CreatedAt)) + ", " + bind(f.After.ID.String()) + ")")
+	}
+	sb.WriteString(" ORDER BY created_at DESC, id DESC LIMIT " + bind(f.Limit))
+	return sb.String(), args
+}

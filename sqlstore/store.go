@@ -1,0 +1,253 @@
+// Package sqlstore is an invitations.Store on database/sql, for PostgreSQL
+// (15 and later) and SQLite.
+//
+// It imports no driver: open the *sql.DB with the driver of your choice and
+// pass its Dialect. Create the schema with Store.Migrate, or apply the files
+// of Migrations with your own migration tool. Every call is one statement;
+// a lost compare-and-set or a duplicate pending invitation costs one more
+// read to tell which error to return.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitations"
+)
+
+// DefaultTable is the table name when no WithTable option is given.
+const DefaultTable = "invitations"
+
+// Store keeps invitations in one table of a SQL database. It is safe for
+// concurrent use, by one process or many.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	table   string
+	q       queries
+}
+
+var _ invitations.Store = (*Store)(nil)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	table string
+}
+
+// WithTable names the table (default "invitations"). The name is also the
+// prefix of the indexes and of the migrations table (TABLE_migrations). It
+// must be a plain identifier: a letter or underscore, then letters, digits
+// or underscores, at most 48 characters. To use another PostgreSQL schema,
+// set search_path on the connection.
+func WithTable(name string) Option { return func(o *options) { o.table = name } }
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,47}$`)
+
+// New returns a Store on db. It does not touch the database; call Migrate
+// (or apply Migrations) before use. Bad arguments match
+// invitations.ErrInvalidInput.
+func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
+	o := options{table: DefaultTable}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case db == nil:
+		return nil, fmt.Errorf("sqlstore: %w: a *sql.DB is required", invitations.ErrInvalidInput)
+	case !d.valid():
+		return nil, fmt.Errorf("sqlstore: %w: unknown dialect %s", invitations.ErrInvalidInput, d)
+	case !identifier.MatchString(o.table):
+		return nil, fmt.Errorf("sqlstore: %w: table name must be a plain identifier of at most 48 characters", invitations.ErrInvalidInput)
+	}
+	return &Store{db: db, dialect: d, table: o.table, q: buildQueries(d, o.table)}, nil
+}
+
+// Create implements invitations.Store.
+func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
+	args, err := s.rowValues(inv)
+	if err != nil {
+		return err
+	}
+	// A pending invitation of the same email can end between the insert
+	// and the read that names it; then the insert is simply tried again.
+	for range 3 {
+		res, err := s.db.ExecContext(ctx, s.q.insert, args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: create: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: create: %w", err)
+		} else if n == 1 {
+			return nil
+		}
+		var existing uuid.UUID
+		err = s.db.QueryRowContext(ctx, s.q.pendingID, inv.AccountID, inv.Email).Scan(&existing)
+		switch {
+		case err == nil:
+			return &invitations.AlreadyInvitedError{ExistingID: existing}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("sqlstore: create: %w", err)
+		}
+	}
+	return fmt.Errorf("sqlstore: create: %w", invitations.ErrConflict)
+}
+
+// Get implements invitations.Store.
+func (s *Store) Get(ctx context.Context, accountID string, id uuid.UUID) (*invitations.Invitation, error) {
+	inv, err := scanOne(s.db.QueryRowContext(ctx, s.q.get, id.String(), accountID))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get: %w", err)
+	}
+	return inv, nil
+}
+
+// GetByTokenHash implements invitations.Store.
+func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.Invitation, error) {
+	inv, err := scanOne(s.db.QueryRowContext(ctx, s.q.byHash, hash))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get by token: %w", err)
+	}
+	return inv, nil
+}
+
+// Update implements invitations.Store with one conditional UPDATE.
+func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
+	row, err := s.rowValues(inv)
+	if err != nil {
+		return err
+	}
+	// rowValues is in column order; the UPDATE sets all but id, account_id,
+	// email and created_at, then matches on id, account_id and version.
+	args := append(row[3:8:8], row[9:]...)
+	args = append(args, row[0], row[1], expectedVersion)
+	res, err := s.db.ExecContext(ctx, s.q.update, args...)
+	if err != nil {
+		if isUniqueViolation(err, s.table+"_pending_email_key") {
+			return fmt.Errorf("sqlstore: update: %w", invitations.ErrAlreadyInvited)
+		}
+		return fmt.Errorf("sqlstore: update: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: update: %w", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var version int64
+	err = s.db.QueryRowContext(ctx, s.q.version, inv.ID.String(), inv.AccountID).Scan(&version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlstore: update: %w", invitations.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlstore: update: %w", err)
+	}
+	return fmt.Errorf("sqlstore: update: %w", invitations.ErrConflict)
+}
+
+// List implements invitations.Store with keyset pagination on the account's
+// (created_at, id) index: a page costs the same wherever it starts.
+func (s *Store) List(ctx context.Context, f invitations.ListFilter) ([]*invitations.Invitation, error) {
+	query, args := s.q.list(s.dialect, f)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*invitations.Invitation, 0, f.Limit)
+	for rows.Next() {
+		inv, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list: %w", err)
+		}
+		out = append(out, inv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteEnded implements invitations.Store.
+func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.q.deleteEnded, s.dialect.timeValue(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete ended: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete ended: %w", err)
+	}
+	return int(n), nil
+}
+
+// rowValues returns the invitation's column values in column order.
+func (s *Store) rowValues(inv *invitations.Invitation) ([]any, error) {
+	roles, err := json.Marshal(inv.Roles)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: encoding roles: %w", err)
+	}
+	metadata := []byte("{}")
+	if len(inv.Metadata) > 0 {
+		if metadata, err = json.Marshal(inv.Metadata); err != nil {
+			return nil, fmt.Errorf("sqlstore: encoding metadata: %w", err)
+		}
+	}
+	d := s.dialect
+	return []any{
+		inv.ID.String(), inv.AccountID, inv.Email, // 0-2: never updated
+		inv.Name, string(roles), inv.InvitedBy, string(metadata), string(inv.State), // 3-7
+		d.timeValue(inv.CreatedAt), // 8: never updated
+		d.timeValue(inv.SentAt), d.timeValue(inv.ExpiresAt),
+		d.timeValue(inv.AcceptedAt), d.timeValue(inv.DeclinedAt), d.timeValue(inv.RevokedAt),
+		inv.SendCount, inv.Version, inv.Token.KeyID, []byte(inv.Token.Nonce), []byte(inv.Token.Hash),
+	}, nil
+}
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanOne(row *sql.Row) (*invitations.Invitation, error) {
+	inv, err := scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, invitations.ErrNotFound
+	}
+	return inv, err
+}
+
+func scan(row rowScanner) (*invitations.Invitation, error) {
+	var (
+		inv             invitations.Invitation
+		state           string
+		roles, metadata string
+		nonce, hash     []byte
+	)
+	err := row.Scan(&inv.ID, &inv.AccountID, &inv.Email, &inv.Name, &roles, &inv.InvitedBy, &metadata, &state,
+		timeColumn{&inv.CreatedAt}, timeColumn{&inv.SentAt}, timeColumn{&inv.ExpiresAt},
+		timeColumn{&inv.AcceptedAt}, timeColumn{&inv.DeclinedAt}, timeColumn{&inv.RevokedAt},
+		&inv.SendCount, &inv.Version, &inv.Token.KeyID, &nonce, &hash)
+	if err != nil {
+		return nil, err
+	}
+	inv.State = invitations.Status(state)
+	inv.Token.Nonce, inv.Token.Hash = nonce, hash
+	if err := json.Unmarshal([]byte(roles), &inv.Roles); err != nil {
+		return nil, fmt.Errorf("decoding roles: %w", err)
+	}
+	if err := json.Unmarshal([]byte(metadata), &inv.Metadata); err != nil {
+		return nil, fmt.Errorf("decoding metadata: %w", err)
+	}
+	if len(inv.Metadata) == 0 {
+		inv.Metadata = nil
+	}
+	return &inv, nil
+}
