@@ -1,0 +1,88 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/sqlstore"
+)
+
+// explain returns the query plan as text, one node or step per line.
+func explain(t *testing.T, db *sql.DB, d sqlstore.Dialect, query string, args ...any) string {
+	t.Helper()
+	prefix := "EXPLAIN "
+	if d == sqlstore.SQLite {
+		prefix = "EXPLAIN QUERY PLAN "
+	}
+	rows, err := db.QueryContext(context.Background(), prefix+query, args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		for _, v := range vals {
+			if s, ok := v.(string); ok {
+				lines = append(lines, s)
+			}
+		}
+	}
+	require.NoError(t, rows.Err())
+	return strings.Join(lines, "\n")
+}
+
+// TestQueriesUseIndexes checks the plans on a seeded table: lookups probe
+// an index, and List pages come off the (account, created_at, id) indexes
+// in order, with no sort and no scan of the table, so that a page costs the
+// same at row 10 and row 1,000,000.
+func TestQueriesUseIndexes(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s, db := b.newStore(t)
+			seed(t, db, b.dialect, 20_000, 4)
+			now := seedBase.Add(7*24*time.Hour + 10*time.Millisecond) // half the rows expired
+			cursor := &invitations.Cursor{CreatedAt: seedBase.Add(10 * time.Millisecond), ID: uuid.MustParse("00000000-0000-7000-8000-000000002710")}
+
+			bad := []string{"Seq Scan", "SCAN invitations", "Sort", "TEMP B-TREE"}
+			check := func(name, plan string, wantIndex string) {
+				t.Helper()
+				for _, b := range bad {
+					assert.NotContains(t, plan, b, "%s:\n%s", name, plan)
+				}
+				assert.Contains(t, plan, wantIndex, "%s:\n%s", name, plan)
+			}
+			check("by token hash", explain(t, db, b.dialect, s.ByHashQueryForTest(), []byte("x")), "invitations_token_hash_key")
+			check("pending email", explain(t, db, b.dialect, s.PendingIDQueryForTest(), "acct-1", "user5@example.com"), "invitations_pending_email_key")
+			for name, f := range map[string]invitations.ListFilter{
+				"first page":     {AccountID: "acct-1", Now: now, Limit: 51},
+				"page after":     {AccountID: "acct-1", Now: now, Limit: 51, After: cursor},
+				"pending after":  {AccountID: "acct-1", Status: invitations.StatusPending, Now: now, Limit: 51, After: cursor},
+				"expired":        {AccountID: "acct-1", Status: invitations.StatusExpired, Now: now, Limit: 51},
+				"accepted after": {AccountID: "acct-1", Status: invitations.StatusAccepted, Now: now, Limit: 51, After: cursor},
+			} {
+				query, args := s.ListQueryForTest(f)
+				plan := explain(t, db, b.dialect, query, args...)
+				check(name, plan, "invitations_account_")
+				if f.After != nil {
+					assert.Regexp(t, `Index Cond: .*ROW\(created_at, id\) <|\(created_at,id\)<\(\?,\?\)`, plan,
+						"%s: the cursor must seek in the index, not filter rows:\n%s", name, plan)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,11 @@
+package sqlstore
+
+import "github.com/invitekit/invitations"
+
+// Query texts, for the EXPLAIN tests of the external test package.
+
+func (s *Store) ListQueryForTest(f invitations.ListFilter) (string, []any) {
+	return s.q.list(s.dialect, f)
+}
+func (s *Store) ByHashQueryForTest() string    { return s.q.byHash }
+func (s *Store) PendingIDQueryForTest() string { return s.q.pendingID }

@@ -1,0 +1,118 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/sqlstore"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s, db := b.newStore(t)
+			require.NoError(t, s.Migrate(context.Background()), "a second Migrate is a no-op")
+			var n int
+			require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_migrations").Scan(&n))
+			assert.Equal(t, 1, n, "each migration recorded once")
+		})
+	}
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			db := b.open(t)
+			// Several "processes": separate Store values sharing nothing but
+			// the database.
+			errs := together(8, func(int) error {
+				s, err := sqlstore.New(db, b.dialect)
+				if err != nil {
+					return err
+				}
+				return s.Migrate(context.Background())
+			})
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+			var n int
+			require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_migrations").Scan(&n))
+			assert.Equal(t, 1, n)
+		})
+	}
+}
+
+func TestCustomTableName(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s, db := b.newStore(t, sqlstore.WithTable("team_invites"))
+			var n int
+			require.NoError(t, db.QueryRow("SELECT count(*) FROM team_invites").Scan(&n))
+			require.NoError(t, db.QueryRow("SELECT count(*) FROM team_invites_migrations").Scan(&n))
+			assert.Equal(t, 1, n)
+			_, err := s.Get(context.Background(), "acme", [16]byte{})
+			require.ErrorIs(t, err, invitations.ErrNotFound)
+			_, err = db.Query("SELECT count(*) FROM invitations")
+			require.Error(t, err, "nothing is created under the default name")
+		})
+	}
+}
+
+func TestNewRejectsBadArguments(t *testing.T) {
+	db, err := sql.Open("sqlite", ":memory:")
+	require.NoError(t, err)
+	defer db.Close()
+	for name, call := range map[string]func() (*sqlstore.Store, error){
+		"nil db":          func() (*sqlstore.Store, error) { return sqlstore.New(nil, sqlstore.SQLite) },
+		"zero dialect":    func() (*sqlstore.Store, error) { return sqlstore.New(db, 0) },
+		"unknown dialect": func() (*sqlstore.Store, error) { return sqlstore.New(db, 42) },
+		"injection": func() (*sqlstore.Store, error) {
+			return sqlstore.New(db, sqlstore.SQLite, sqlstore.WithTable("x; DROP TABLE y"))
+		},
+		"qualified": func() (*sqlstore.Store, error) {
+			return sqlstore.New(db, sqlstore.SQLite, sqlstore.WithTable("public.invites"))
+		},
+		"empty table": func() (*sqlstore.Store, error) { return sqlstore.New(db, sqlstore.SQLite, sqlstore.WithTable("")) },
+		"too long": func() (*sqlstore.Store, error) {
+			return sqlstore.New(db, sqlstore.SQLite, sqlstore.WithTable(strings.Repeat("t", 49)))
+		},
+	} {
+		s, err := call()
+		require.ErrorIs(t, err, invitations.ErrInvalidInput, name)
+		assert.Nil(t, s)
+	}
+}
+
+func TestMigrationsFilesAreTheSchema(t *testing.T) {
+	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.SQLite} {
+		files, err := fs.Glob(sqlstore.Migrations(d), "*.sql")
+		require.NoError(t, err)
+		require.Equal(t, []string{"001_create_invitations.sql"}, files, d.String())
+		body, err := fs.ReadFile(sqlstore.Migrations(d), files[0])
+		require.NoError(t, err)
+		assert.Contains(t, string(body), "CREATE UNIQUE INDEX invitations_pending_email_key")
+	}
+	_, err := fs.ReadDir(sqlstore.Migrations(0), ".")
+	require.Error(t, err, "an unknown dialect has no files")
+
+	// Applying the files by hand, as goose would, gives a working store.
+	db := openSQLite(t)
+	body, err := fs.ReadFile(sqlstore.Migrations(sqlstore.SQLite), "001_create_invitations.sql")
+	require.NoError(t, err)
+	_, err = db.Exec(string(body))
+	require.NoError(t, err)
+	s, err := sqlstore.New(db, sqlstore.SQLite)
+	require.NoError(t, err)
+	_, err = s.Get(context.Background(), "acme", [16]byte{})
+	require.ErrorIs(t, err, invitations.ErrNotFound)
+}
