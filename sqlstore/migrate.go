@@ -82,19 +82,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return fail(ctx, "migrate", err)
 	}
 	defer conn.Close()
 
 	commit, rollback, err := s.lockForMigration(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return fail(ctx, "migrate", err)
 	}
 	if err := s.applyMigrations(ctx, conn, pending); err != nil {
-		return errors.Join(fmt.Errorf("sqlstore: migrate: %w", err), rollback())
+		return errors.Join(fail(ctx, "migrate", err), rollback())
 	}
 	if err := commit(); err != nil {
-		return fmt.Errorf("sqlstore: migrate: commit: %w", err)
+		return fail(ctx, "migrate: commit", err)
 	}
 	return nil
 }

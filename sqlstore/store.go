@@ -73,19 +73,16 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 
 // Create implements invitations.Store.
 func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
-	args, err := s.rowValues(inv)
-	if err != nil {
-		return err
-	}
+	args := s.rowValues(inv)
 	// A pending invitation of the same email can end between the insert
 	// and the read that names it; then the insert is simply tried again.
 	for range 3 {
 		res, err := s.db.ExecContext(ctx, s.q.insert, args...)
 		if err != nil {
-			return fmt.Errorf("sqlstore: create: %w", err)
+			return fail(ctx, "create", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("sqlstore: create: %w", err)
+			return fail(ctx, "create", err)
 		} else if n == 1 {
 			return nil
 		}
@@ -95,7 +92,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 		case err == nil:
 			return &invitations.AlreadyInvitedError{ExistingID: existing}
 		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("sqlstore: create: %w", err)
+			return fail(ctx, "create", err)
 		}
 	}
 	return fmt.Errorf("sqlstore: create: %w", invitations.ErrConflict)
@@ -105,7 +102,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 func (s *Store) Get(ctx context.Context, accountID string, id uuid.UUID) (*invitations.Invitation, error) {
 	inv, err := scanOne(s.db.QueryRowContext(ctx, s.q.get, id.String(), accountID))
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get: %w", err)
+		return nil, fail(ctx, "get", err)
 	}
 	return inv, nil
 }
@@ -114,17 +111,14 @@ func (s *Store) Get(ctx context.Context, accountID string, id uuid.UUID) (*invit
 func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.Invitation, error) {
 	inv, err := scanOne(s.db.QueryRowContext(ctx, s.q.byHash, hash))
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: get by token: %w", err)
+		return nil, fail(ctx, "get by token", err)
 	}
 	return inv, nil
 }
 
 // Update implements invitations.Store with one conditional UPDATE.
 func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
-	row, err := s.rowValues(inv)
-	if err != nil {
-		return err
-	}
+	row := s.rowValues(inv)
 	// rowValues is in column order; the UPDATE sets all but id, account_id,
 	// email and created_at, then matches on id, account_id and version.
 	args := append(row[3:8:8], row[9:]...)
@@ -134,11 +128,11 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 		if isUniqueViolation(err, s.table+"_pending_email_key") {
 			return fmt.Errorf("sqlstore: update: %w", invitations.ErrAlreadyInvited)
 		}
-		return fmt.Errorf("sqlstore: update: %w", err)
+		return fail(ctx, "update", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlstore: update: %w", err)
+		return fail(ctx, "update", err)
 	}
 	if n == 1 {
 		return nil
@@ -149,7 +143,7 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("sqlstore: update: %w", invitations.ErrNotFound)
 	case err != nil:
-		return fmt.Errorf("sqlstore: update: %w", err)
+		return fail(ctx, "update", err)
 	}
 	return fmt.Errorf("sqlstore: update: %w", invitations.ErrConflict)
 }
@@ -160,19 +154,19 @@ func (s *Store) List(ctx context.Context, f invitations.ListFilter) ([]*invitati
 	query, args := s.q.list(s.dialect, f)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list: %w", err)
+		return nil, fail(ctx, "list", err)
 	}
 	defer rows.Close()
 	out := make([]*invitations.Invitation, 0, f.Limit)
 	for rows.Next() {
 		inv, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list: %w", err)
+			return nil, fail(ctx, "list", err)
 		}
 		out = append(out, inv)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: list: %w", err)
+		return nil, fail(ctx, "list", err)
 	}
 	return out, nil
 }
@@ -181,26 +175,22 @@ func (s *Store) List(ctx context.Context, f invitations.ListFilter) ([]*invitati
 func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) {
 	res, err := s.db.ExecContext(ctx, s.q.deleteEnded, s.dialect.timeValue(before))
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore: delete ended: %w", err)
+		return 0, fail(ctx, "delete ended", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore: delete ended: %w", err)
+		return 0, fail(ctx, "delete ended", err)
 	}
 	return int(n), nil
 }
 
 // rowValues returns the invitation's column values in column order.
-func (s *Store) rowValues(inv *invitations.Invitation) ([]any, error) {
-	roles, err := json.Marshal(inv.Roles)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: encoding roles: %w", err)
-	}
+func (s *Store) rowValues(inv *invitations.Invitation) []any {
+	// Encoding a []string or a map[string]string cannot fail.
+	roles, _ := json.Marshal(inv.Roles)
 	metadata := []byte("{}")
 	if len(inv.Metadata) > 0 {
-		if metadata, err = json.Marshal(inv.Metadata); err != nil {
-			return nil, fmt.Errorf("sqlstore: encoding metadata: %w", err)
-		}
+		metadata, _ = json.Marshal(inv.Metadata)
 	}
 	d := s.dialect
 	return []any{
@@ -210,7 +200,7 @@ func (s *Store) rowValues(inv *invitations.Invitation) ([]any, error) {
 		d.timeValue(inv.SentAt), d.timeValue(inv.ExpiresAt),
 		d.timeValue(inv.AcceptedAt), d.timeValue(inv.DeclinedAt), d.timeValue(inv.RevokedAt),
 		inv.SendCount, inv.Version, inv.Token.KeyID, []byte(inv.Token.Nonce), []byte(inv.Token.Hash),
-	}, nil
+	}
 }
 
 // rowScanner is *sql.Row or *sql.Rows.
