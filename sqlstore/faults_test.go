@@ -84,7 +84,7 @@ func TestMigrateCancelledMidStatementRollsBack(t *testing.T) {
 
 func TestConnectionDroppedMidUpdate(t *testing.T) {
 	s, mock := mockStore(t, sqlstore.SQLite)
-	mock.ExpectExec(q("UPDATE invitations SET")).WillReturnError(io.ErrUnexpectedEOF)
+	mock.ExpectPrepare(q("UPDATE invitations SET")).ExpectExec().WillReturnError(io.ErrUnexpectedEOF)
 
 	inv := &invitations.Invitation{ID: uuid.New(), AccountID: "acme", Roles: []string{"admin"}, Version: 2, Token: invitations.TokenMaterial{Hash: make([]byte, 32)}}
 	err := s.Update(context.Background(), inv, 1)
@@ -97,7 +97,7 @@ func TestConnectionDroppedMidUpdate(t *testing.T) {
 func TestCreateWithBrokenResult(t *testing.T) {
 	s, mock := mockStore(t, sqlstore.Postgres)
 	resultErr := errors.New("connection reset by peer")
-	mock.ExpectExec(q("INSERT INTO invitations")).WillReturnResult(sqlmock.NewErrorResult(resultErr))
+	mock.ExpectPrepare(q("INSERT INTO invitations")).ExpectExec().WillReturnResult(sqlmock.NewErrorResult(resultErr))
 
 	inv := &invitations.Invitation{ID: uuid.New(), AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}, State: invitations.StatusPending}
 	err := s.Create(context.Background(), inv)
@@ -115,7 +115,7 @@ func TestListRowErrorReturnsNoPartialPage(t *testing.T) {
 		AddRow(uuid.NewString(), "acme", "a@example.com", "", `["admin"]`, "", "{}", "pending", now, now, now, nil, nil, nil, 1, 1, "k", []byte("n"), []byte("h")).
 		AddRow(uuid.NewString(), "acme", "b@example.com", "", `["admin"]`, "", "{}", "pending", now, now, now, nil, nil, nil, 1, 1, "k", []byte("n"), []byte("h")).
 		RowError(1, rowErr)
-	mock.ExpectQuery(q("SELECT id, account_id")).WillReturnRows(rows)
+	mock.ExpectPrepare(q("SELECT id, account_id")).ExpectQuery().WillReturnRows(rows)
 
 	page, err := s.List(context.Background(), invitations.ListFilter{AccountID: "acme", Now: now, Limit: 10})
 	require.ErrorIs(t, err, rowErr)
@@ -124,7 +124,7 @@ func TestListRowErrorReturnsNoPartialPage(t *testing.T) {
 
 func TestCancelledMidQuery(t *testing.T) {
 	s, mock := mockStore(t, sqlstore.Postgres)
-	mock.ExpectQuery(q("SELECT id, account_id")).WillDelayFor(2 * time.Second).WillReturnRows(sqlmock.NewRows([]string{"id"}))
+	mock.ExpectPrepare(q("SELECT id, account_id")).ExpectQuery().WillDelayFor(2 * time.Second).WillReturnRows(sqlmock.NewRows([]string{"id"}))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(30*time.Millisecond, cancel)
@@ -133,12 +133,25 @@ func TestCancelledMidQuery(t *testing.T) {
 	assert.NotErrorIs(t, err, invitations.ErrNotFound, "a cancelled lookup is not an unknown token")
 }
 
+// TestFailedPrepareIsRetried: a statement that could not be prepared (the
+// connection dropped) is not remembered; the next call prepares again.
+func TestFailedPrepareIsRetried(t *testing.T) {
+	s, mock := mockStore(t, sqlstore.Postgres)
+	mock.ExpectPrepare(q("SELECT id, account_id")).WillReturnError(io.ErrUnexpectedEOF)
+	mock.ExpectPrepare(q("SELECT id, account_id")).ExpectQuery().WillReturnRows(sqlmock.NewRows([]string{"id"}))
+
+	_, err := s.GetByTokenHash(context.Background(), make([]byte, 32))
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	_, err = s.GetByTokenHash(context.Background(), make([]byte, 32))
+	require.ErrorIs(t, err, invitations.ErrNotFound)
+}
+
 // TestServiceOnBrokenStore: a store fault reaches the caller as a store
 // error; nothing is mailed and no event is emitted for a change that was
 // not stored.
 func TestServiceOnBrokenStore(t *testing.T) {
 	s, mock := mockStore(t, sqlstore.Postgres)
-	mock.ExpectExec(q("INSERT INTO invitations")).WillReturnError(io.ErrUnexpectedEOF)
+	mock.ExpectPrepare(q("INSERT INTO invitations")).ExpectExec().WillReturnError(io.ErrUnexpectedEOF)
 	mailer := invitationstest.NewMailer()
 	events := 0
 	svc, err := invitations.New(s, mailer, invitations.Config{

@@ -32,6 +32,7 @@ type Store struct {
 	dialect Dialect
 	table   string
 	q       queries
+	stmts   stmtCache
 }
 
 var _ invitations.Store = (*Store)(nil)
@@ -77,7 +78,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 	// A pending invitation of the same email can end between the insert
 	// and the read that names it; then the insert is simply tried again.
 	for range 3 {
-		res, err := s.db.ExecContext(ctx, s.q.insert, args...)
+		res, err := s.exec(ctx, s.q.insert, args...)
 		if err != nil {
 			return fail(ctx, "create", err)
 		}
@@ -87,7 +88,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 			return nil
 		}
 		var existing uuid.UUID
-		err = s.db.QueryRowContext(ctx, s.q.pendingID, inv.AccountID, inv.Email).Scan(&existing)
+		err = s.queryRow(ctx, s.q.pendingID, inv.AccountID, inv.Email).Scan(&existing)
 		switch {
 		case err == nil:
 			return &invitations.AlreadyInvitedError{ExistingID: existing}
@@ -100,7 +101,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 
 // Get implements invitations.Store.
 func (s *Store) Get(ctx context.Context, accountID string, id uuid.UUID) (*invitations.Invitation, error) {
-	inv, err := scanOne(s.db.QueryRowContext(ctx, s.q.get, id.String(), accountID))
+	inv, err := scanOne(s.queryRow(ctx, s.q.get, id.String(), accountID))
 	if err != nil {
 		return nil, fail(ctx, "get", err)
 	}
@@ -109,7 +110,7 @@ func (s *Store) Get(ctx context.Context, accountID string, id uuid.UUID) (*invit
 
 // GetByTokenHash implements invitations.Store.
 func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.Invitation, error) {
-	inv, err := scanOne(s.db.QueryRowContext(ctx, s.q.byHash, hash))
+	inv, err := scanOne(s.queryRow(ctx, s.q.byHash, hash))
 	if err != nil {
 		return nil, fail(ctx, "get by token", err)
 	}
@@ -123,7 +124,7 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 	// email and created_at, then matches on id, account_id and version.
 	args := append(row[3:8:8], row[9:]...)
 	args = append(args, row[0], row[1], expectedVersion)
-	res, err := s.db.ExecContext(ctx, s.q.update, args...)
+	res, err := s.exec(ctx, s.q.update, args...)
 	if err != nil {
 		if isUniqueViolation(err, s.table+"_pending_email_key") {
 			return fmt.Errorf("sqlstore: update: %w", invitations.ErrAlreadyInvited)
@@ -138,7 +139,7 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 		return nil
 	}
 	var version int64
-	err = s.db.QueryRowContext(ctx, s.q.version, inv.ID.String(), inv.AccountID).Scan(&version)
+	err = s.queryRow(ctx, s.q.version, inv.ID.String(), inv.AccountID).Scan(&version)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("sqlstore: update: %w", invitations.ErrNotFound)
@@ -152,7 +153,7 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 // (created_at, id) index: a page costs the same wherever it starts.
 func (s *Store) List(ctx context.Context, f invitations.ListFilter) ([]*invitations.Invitation, error) {
 	query, args := s.q.list(s.dialect, f)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, fail(ctx, "list", err)
 	}
@@ -173,7 +174,7 @@ func (s *Store) List(ctx context.Context, f invitations.ListFilter) ([]*invitati
 
 // DeleteEnded implements invitations.Store.
 func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.q.deleteEnded, s.dialect.timeValue(before))
+	res, err := s.exec(ctx, s.q.deleteEnded, s.dialect.timeValue(before))
 	if err != nil {
 		return 0, fail(ctx, "delete ended", err)
 	}
@@ -206,7 +207,7 @@ func (s *Store) rowValues(inv *invitations.Invitation) []any {
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanOne(row *sql.Row) (*invitations.Invitation, error) {
+func scanOne(row rowScanner) (*invitations.Invitation, error) {
 	inv, err := scan(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, invitations.ErrNotFound
@@ -233,11 +234,13 @@ func scan(row rowScanner) (*invitations.Invitation, error) {
 	if err := json.Unmarshal([]byte(roles), &inv.Roles); err != nil {
 		return nil, fmt.Errorf("decoding roles: %w", err)
 	}
-	if err := json.Unmarshal([]byte(metadata), &inv.Metadata); err != nil {
-		return nil, fmt.Errorf("decoding metadata: %w", err)
-	}
-	if len(inv.Metadata) == 0 {
-		inv.Metadata = nil
+	if metadata != "{}" { // the common case needs no decoding
+		if err := json.Unmarshal([]byte(metadata), &inv.Metadata); err != nil {
+			return nil, fmt.Errorf("decoding metadata: %w", err)
+		}
+		if len(inv.Metadata) == 0 {
+			inv.Metadata = nil
+		}
 	}
 	return &inv, nil
 }
