@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 		{"UpdateIsCompareAndSet", testUpdateCAS},
 		{"UpdateReplacesTokenHash", testUpdateTokenHash},
 		{"UpdateUnknownIsNotFound", testUpdateUnknown},
+		{"UpdateKeepsOnePending", testUpdateKeepsOnePending},
 		{"ListNewestFirstWithCursor", testListPaging},
 		{"ListOrdersTiesByID", testListTies},
 		{"ListStatusFiltersAtNow", testListStatus},
@@ -284,6 +285,27 @@ func testUpdateUnknown(t *testing.T, s invitations.Store) {
 	inv := fixture(t, "acct-1", "ada@example.com", 0)
 	inv.Version = 2
 	require.ErrorIs(t, s.Update(context.Background(), inv, 1), invitations.ErrNotFound)
+}
+
+// testUpdateKeepsOnePending: the Service never re-opens an ended
+// invitation, but a store must not let an Update break the one-pending rule.
+func testUpdateKeepsOnePending(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	old := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	ended := old.Clone()
+	ended.State, ended.RevokedAt, ended.Version = invitations.StatusRevoked, base, 2
+	require.NoError(t, s.Update(ctx, ended, 1))
+	current := create(t, s, fixture(t, "acct-1", "ada@example.com", time.Second))
+
+	reopened := ended.Clone()
+	reopened.State, reopened.RevokedAt, reopened.Version = invitations.StatusPending, time.Time{}, 3
+	require.ErrorIs(t, s.Update(ctx, reopened, 2), invitations.ErrAlreadyInvited)
+	got, err := s.Get(ctx, "acct-1", old.ID)
+	require.NoError(t, err)
+	requireSame(t, ended, got)
+	got, err = s.Get(ctx, "acct-1", current.ID)
+	require.NoError(t, err)
+	requireSame(t, current, got)
 }
 
 func listAll(t *testing.T, s invitations.Store, f invitations.ListFilter) []*invitations.Invitation {
