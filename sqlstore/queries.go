@@ -12,17 +12,21 @@ const columns = "id, account_id, email, name, roles, invited_by, metadata, state
 	"send_count, version, key_id, token_nonce, token_hash"
 
 // updated are the columns Update writes, in rowValues order minus the
-// immutable id, account_id, email and created_at.
+// immutable id, account_id, email and created_at; the last three are the
+// token's.
 var updated = []string{
 	"name", "roles", "invited_by", "metadata", "state",
 	"sent_at", "expires_at", "accepted_at", "declined_at", "revoked_at",
 	"send_count", "version", "key_id", "token_nonce", "token_hash",
 }
 
+const tokenColumns = 3
+
 // queries are the statements of one Store, built once by New.
 type queries struct {
-	insert, pendingID, get, byHash, update, version, deleteEnded string
-	listHead                                                     string // SELECT ... FROM ... WHERE account_id = $1
+	insert, pendingID, get, byHash, version, deleteEnded string
+	update, updateKeepToken                              string
+	listHead                                             string // SELECT ... FROM ... WHERE account_id = $1
 }
 
 func buildQueries(d Dialect, table string) queries {
@@ -39,6 +43,7 @@ func buildQueries(d Dialect, table string) queries {
 		set = append(set, col+" = "+p(i+1))
 	}
 	n := len(updated)
+	kept := n - tokenColumns
 	return queries{
 		// The conflict target names the partial unique index, so only a
 		// duplicate pending invitation is absorbed; any other violation
@@ -51,6 +56,9 @@ func buildQueries(d Dialect, table string) queries {
 		byHash: "SELECT " + columns + " FROM " + table + " WHERE token_hash = " + p(1),
 		update: "UPDATE " + table + " SET " + strings.Join(set, ", ") +
 			" WHERE id = " + p(n+1) + " AND account_id = " + p(n+2) + " AND version = " + p(n+3),
+		updateKeepToken: "UPDATE " + table + " SET " + strings.Join(set[:kept], ", ") +
+			" WHERE id = " + p(kept+1) + " AND account_id = " + p(kept+2) + " AND version = " + p(kept+3) +
+			" AND token_hash = " + p(kept+4),
 		version: "SELECT version FROM " + table + " WHERE id = " + p(1) + " AND account_id = " + p(2),
 		deleteEnded: "DELETE FROM " + table + " WHERE (state = 'pending' AND expires_at < " + p(1) + ")" +
 			" OR (state = 'accepted' AND accepted_at < " + p(1) + ")" +
