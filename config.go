@@ -35,6 +35,8 @@ type Config struct {
 	// OnEvent, when set, is called after each stored state change, on the
 	// caller's goroutine, before the mail is sent. It must not block long.
 	OnEvent func(context.Context, Event)
+	// Templates, when set, replace the built-in messages.
+	Templates *Templates
 }
 
 // Format implements fmt.Formatter so that no verb prints the secrets.

@@ -32,6 +32,7 @@ type Service struct {
 	ttl     time.Duration
 	now     func() time.Time
 	onEvent func(context.Context, Event)
+	render  renderer
 }
 
 // New checks the configuration and returns a Service. Errors match
@@ -62,9 +63,16 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
+	var render renderer = defaultMessages{}
+	if cfg.Templates != nil {
+		if err := cfg.Templates.check(); err != nil {
+			return nil, err
+		}
+		render = cfg.Templates
+	}
 	return &Service{
 		store: store, mailer: mailer, keys: keys, link: link, ttl: ttl,
-		now: now, onEvent: cfg.OnEvent,
+		now: now, onEvent: cfg.OnEvent, render: render,
 	}, nil
 }
 
@@ -108,7 +116,10 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	inv.CreatedAt, inv.SentAt, inv.ExpiresAt = now, now, s.expiry(now)
 	inv.SendCount, inv.Version = 1, 1
 	inv.Token = material
-	msg := renderMessage(MessageInvite, inv, s.link.of(token))
+	msg, err := s.message(MessageInvite, inv, s.link.of(token))
+	if err != nil {
+		return nil, err // nothing stored for a message that cannot be rendered
+	}
 	if err := s.store.Create(ctx, inv); err != nil {
 		return nil, storeError(err)
 	}
@@ -169,8 +180,8 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 		}
 		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
 		inv.SendCount++
-		msg = renderMessage(MessageResend, inv, s.link.of(token))
-		return nil
+		msg, err = s.message(MessageResend, inv, s.link.of(token))
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -218,8 +229,9 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		inv.Token = material
 		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
 		inv.SendCount++
-		msg = renderMessage(MessageRegenerate, inv, s.link.of(token))
-		return nil
+		var err error
+		msg, err = s.message(MessageRegenerate, inv, s.link.of(token))
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -474,6 +486,18 @@ func (s *Service) change(ctx context.Context, load loader, apply func(inv *Invit
 		}
 	}
 	return nil, time.Time{}, ErrConflict
+}
+
+// message renders the message of kind for inv with its link.
+func (s *Service) message(kind MessageKind, inv *Invitation, link string) (Message, error) {
+	subject, text, html, err := s.render.render(newMessageData(kind, inv, link))
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{
+		Kind: kind, To: inv.Email, Link: link, Subject: subject, Text: text, HTML: html,
+		Invitation: inv.public(),
+	}, nil
 }
 
 // deliver sends the message of a stored change and returns the invitation.
