@@ -34,6 +34,8 @@ func TestConcurrentAcceptDeclineRevokeOneWinner(t *testing.T) {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {
 			h := newHarness(t)
 			inv, token := h.invite("ada@example.com")
+			before := h.get(inv.ID).Version
+			eventsBefore := len(h.recorded())
 			var mu sync.Mutex
 			var winners []string
 			together(goroutines, func(i int) {
@@ -61,11 +63,11 @@ func TestConcurrentAcceptDeclineRevokeOneWinner(t *testing.T) {
 			})
 			require.Len(t, winners, 1, "exactly one of the racing calls wins")
 			final := h.get(inv.ID)
-			assert.EqualValues(t, 2, final.Version, "one stored change")
+			assert.Equal(t, before+1, final.Version, "one stored change")
 			assert.Equal(t, map[string]invitations.Status{
 				"accept": invitations.StatusAccepted, "decline": invitations.StatusDeclined, "revoke": invitations.StatusRevoked,
 			}[winners[0]], final.State)
-			assert.Len(t, h.recorded(), 2, "invited + one end event")
+			assert.Len(t, h.recorded(), eventsBefore+1, "one end event")
 		})
 	}
 }
@@ -90,19 +92,15 @@ func TestConcurrentInvitesOfOneEmail(t *testing.T) {
 }
 
 func TestConcurrentEditsAllLand(t *testing.T) {
-	// Role edits and resends race on one invitation: each retries its lost
+	// Role edits race on one invitation: each retries its lost
 	// compare-and-set, so none is lost unless it ran out of attempts.
 	h := newHarness(t)
 	inv, _ := h.invite("ada@example.com")
+	start := h.get(inv.ID).Version
 	var mu sync.Mutex
 	landed := 0
 	together(goroutines, func(i int) {
-		var err error
-		if i%2 == 0 {
-			_, err = h.svc.UpdateRoles(context.Background(), "acct-1", inv.ID, []string{fmt.Sprint("role-", i)})
-		} else {
-			_, err = h.svc.Resend(context.Background(), "acct-1", inv.ID)
-		}
+		_, err := h.svc.UpdateRoles(context.Background(), "acct-1", inv.ID, []string{fmt.Sprint("role-", i)})
 		if err == nil {
 			mu.Lock()
 			landed++
@@ -111,7 +109,8 @@ func TestConcurrentEditsAllLand(t *testing.T) {
 		}
 		assert.ErrorIs(t, err, invitations.ErrConflict)
 	})
-	assert.EqualValues(t, 1+landed, h.get(inv.ID).Version, "every success is one stored version")
+	assert.Greater(t, landed, 0)
+	assert.Equal(t, start+int64(landed), h.get(inv.ID).Version, "every success is one stored version")
 }
 
 func TestLostCompareAndSetIsRetriedThenConflict(t *testing.T) {

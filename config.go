@@ -37,6 +37,58 @@ type Config struct {
 	OnEvent func(context.Context, Event)
 	// Templates, when set, replace the built-in messages.
 	Templates *Templates
+	// Delivery is the retry policy of messages that could not be sent.
+	Delivery DeliveryPolicy
+}
+
+// DeliveryPolicy says how often and how soon a failed message is retried
+// by Service.DeliverDue. Zero fields mean the defaults.
+type DeliveryPolicy struct {
+	// MaxAttempts is how many attempts a message gets, the first one
+	// included, before delivery is marked failed. Default 5.
+	MaxAttempts int
+	// Backoff is the delay before the first retry; it doubles with each
+	// further attempt, with random jitter. Default one minute.
+	Backoff time.Duration
+	// MaxBackoff caps the delay between attempts. Default one hour.
+	MaxBackoff time.Duration
+	// Lease is how long one sender holds a message it is sending before
+	// another process may take it over (after a crash). Sends are cut off
+	// well within it. Default five minutes.
+	Lease time.Duration
+}
+
+// Default delivery policy.
+const (
+	DefaultMaxAttempts = 5
+	DefaultBackoff     = time.Minute
+	DefaultMaxBackoff  = time.Hour
+	DefaultLease       = 5 * time.Minute
+)
+
+func (p DeliveryPolicy) withDefaults() (DeliveryPolicy, error) {
+	if p.MaxAttempts < 0 || p.Backoff < 0 || p.MaxBackoff < 0 || p.Lease < 0 {
+		return p, configError("Delivery settings must not be negative")
+	}
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+	}
+	if p.Backoff == 0 {
+		p.Backoff = DefaultBackoff
+	}
+	if p.MaxBackoff == 0 {
+		p.MaxBackoff = DefaultMaxBackoff
+	}
+	if p.Lease == 0 {
+		p.Lease = DefaultLease
+	}
+	if p.MaxBackoff < p.Backoff {
+		return p, configError("Delivery.MaxBackoff must not be less than Delivery.Backoff")
+	}
+	if p.Lease < 2*time.Second {
+		return p, configError("Delivery.Lease must be at least two seconds")
+	}
+	return p, nil
 }
 
 // Format implements fmt.Formatter so that no verb prints the secrets.

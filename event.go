@@ -17,6 +17,11 @@ const (
 	EventRevoked      EventKind = "revoked"
 	EventAccepted     EventKind = "accepted"
 	EventDeclined     EventKind = "declined"
+	// EventDelivered: a message was accepted by the Mailer.
+	EventDelivered EventKind = "delivered"
+	// EventDeliveryFailed: a message failed its last allowed attempt; the
+	// admin should Resend or CopyLink.
+	EventDeliveryFailed EventKind = "delivery_failed"
 )
 
 // Event reports one stored state change, for audit logs and metrics.

@@ -76,8 +76,30 @@ type Invitation struct {
 	// compare-and-set (see Store.Update).
 	Version int64 `json:"version"`
 
+	// Delivery is the state of the invitation's mail, stored with it.
+	Delivery Delivery `json:"delivery"`
+
 	// Token is the material behind the current link. It prints redacted.
 	Token TokenMaterial `json:"-"`
+}
+
+// Delivery is the mail state of an invitation. It is written in the same
+// store call as the change that makes a message due, so a crash between
+// saving and sending leaves a due message for DeliverDue, never a gap.
+type Delivery struct {
+	// Due is the message still to be delivered; "" when none is.
+	Due MessageKind `json:"due,omitempty"`
+	// Attempts counts the failed attempts at the current message.
+	Attempts int `json:"attempts,omitempty"`
+	// LastError is the last failed attempt's error, for the admin.
+	LastError string `json:"last_error,omitempty"`
+	// NextAttempt is when DeliverDue may try the due message (again).
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// DeliveredAt is when a message of this invitation was last delivered.
+	DeliveredAt time.Time `json:"delivered_at,omitzero"`
+	// FailedAt is when delivery of the last message was given up, after the
+	// policy's attempts; zero otherwise. Resend or CopyLink still work.
+	FailedAt time.Time `json:"failed_at,omitzero"`
 }
 
 // StatusAt is the status at the instant now: a pending invitation is

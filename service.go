@@ -25,14 +25,15 @@ const casAttempts = 5
 // Service enforces the invitation rules over a Store and a Mailer. It is
 // safe for concurrent use; several Services (processes) may share one Store.
 type Service struct {
-	store   Store
-	mailer  Mailer
-	keys    *keyring
-	link    acceptLink
-	ttl     time.Duration
-	now     func() time.Time
-	onEvent func(context.Context, Event)
-	render  renderer
+	store    Store
+	mailer   Mailer
+	keys     *keyring
+	link     acceptLink
+	ttl      time.Duration
+	now      func() time.Time
+	onEvent  func(context.Context, Event)
+	render   renderer
+	delivery DeliveryPolicy
 }
 
 // New checks the configuration and returns a Service. Errors match
@@ -63,6 +64,10 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
+	delivery, err := cfg.Delivery.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	var render renderer = defaultMessages{}
 	if cfg.Templates != nil {
 		if err := cfg.Templates.check(); err != nil {
@@ -72,7 +77,7 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	}
 	return &Service{
 		store: store, mailer: mailer, keys: keys, link: link, ttl: ttl,
-		now: now, onEvent: cfg.OnEvent, render: render,
+		now: now, onEvent: cfg.OnEvent, render: render, delivery: delivery,
 	}, nil
 }
 
@@ -116,6 +121,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	inv.CreatedAt, inv.SentAt, inv.ExpiresAt = now, now, s.expiry(now)
 	inv.SendCount, inv.Version = 1, 1
 	inv.Token = material
+	s.scheduleMail(inv, MessageInvite, now)
 	msg, err := s.message(MessageInvite, inv, s.link.of(token))
 	if err != nil {
 		return nil, err // nothing stored for a message that cannot be rendered
@@ -180,6 +186,7 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 		}
 		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
 		inv.SendCount++
+		s.scheduleMail(inv, MessageResend, now)
 		msg, err = s.message(MessageResend, inv, s.link.of(token))
 		return err
 	})
@@ -229,6 +236,7 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		inv.Token = material
 		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
 		inv.SendCount++
+		s.scheduleMail(inv, MessageRegenerate, now)
 		var err error
 		msg, err = s.message(MessageRegenerate, inv, s.link.of(token))
 		return err
@@ -269,6 +277,7 @@ func (s *Service) Revoke(ctx context.Context, accountID string, id uuid.UUID) (*
 			return ErrNotPending
 		}
 		inv.State, inv.RevokedAt = StatusRevoked, now
+		dropMail(inv)
 		return nil
 	})
 	if err != nil {
@@ -407,6 +416,7 @@ func (s *Service) answer(ctx context.Context, token string, kind EventKind, end 
 			return err
 		}
 		end(inv, now)
+		dropMail(inv)
 		return nil
 	})
 	if errors.Is(err, ErrExpired) && inv != nil {
@@ -498,14 +508,6 @@ func (s *Service) message(kind MessageKind, inv *Invitation, link string) (Messa
 		Kind: kind, To: inv.Email, Link: link, Subject: subject, Text: text, HTML: html,
 		Invitation: inv.public(),
 	}, nil
-}
-
-// deliver sends the message of a stored change and returns the invitation.
-func (s *Service) deliver(ctx context.Context, inv *Invitation, msg Message) (*Invitation, error) {
-	if err := s.mailer.Send(ctx, msg); err != nil {
-		return inv.withoutToken(), fmt.Errorf("%w: %w", ErrDelivery, err)
-	}
-	return inv.withoutToken(), nil
 }
 
 // storeError passes the Store's documented sentinels through and marks

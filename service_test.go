@@ -54,7 +54,9 @@ func TestInviteStoresAndMailsTheLink(t *testing.T) {
 
 	stored := h.get(inv.ID)
 	assert.Equal(t, inv.Email, stored.Email)
-	assert.EqualValues(t, 1, stored.Version)
+	assert.EqualValues(t, 2, stored.Version, "created, then its delivery recorded")
+	assert.Equal(t, invitations.Delivery{DeliveredAt: start}, stored.Delivery)
+	assert.Equal(t, stored.Delivery, inv.Delivery, "Invite returns the recorded delivery")
 
 	found, err := h.svc.Lookup(context.Background(), h.lastToken())
 	require.NoError(t, err)
@@ -571,12 +573,13 @@ func TestMalformedTokensNeverReachTheStore(t *testing.T) {
 func TestLookupChangesNothing(t *testing.T) {
 	h := newHarness(t)
 	inv, token := h.invite("ada@example.com")
+	events := len(h.recorded())
 	for range 3 {
 		_, err := h.svc.Lookup(context.Background(), token)
 		require.NoError(t, err)
 	}
 	assert.Equal(t, inv.Version, h.get(inv.ID).Version)
-	assert.Len(t, h.recorded(), 1, "only the invite was an event")
+	assert.Len(t, h.recorded(), events, "a lookup is no event")
 }
 
 func TestEventsFollowEveryStoredChange(t *testing.T) {
@@ -607,16 +610,17 @@ func TestEventsFollowEveryStoredChange(t *testing.T) {
 		assert.Equal(t, invitations.TokenMaterial{}, e.Invitation.Token, "events carry no token material")
 		assert.True(t, e.At.Equal(h.clock.Now()) || e.At.Equal(start))
 	}
+	delivered := invitations.EventDelivered
 	assert.Equal(t, []invitations.EventKind{
-		invitations.EventInvited, invitations.EventResent, invitations.EventRolesUpdated,
-		invitations.EventRegenerated, invitations.EventAccepted,
-		invitations.EventInvited, invitations.EventDeclined,
-		invitations.EventInvited, invitations.EventRevoked,
+		invitations.EventInvited, delivered, invitations.EventResent, delivered, invitations.EventRolesUpdated,
+		invitations.EventRegenerated, delivered, invitations.EventAccepted,
+		invitations.EventInvited, delivered, invitations.EventDeclined,
+		invitations.EventInvited, delivered, invitations.EventRevoked,
 	}, kinds, "one event per stored change, none for a refused one")
 	events := h.recorded()
-	assert.Equal(t, other.ID, events[6].Invitation.ID)
-	assert.Equal(t, invitations.StatusDeclined, events[6].Invitation.State, "the event shows the stored state")
-	assert.EqualValues(t, 2, events[6].Invitation.Version)
+	assert.Equal(t, other.ID, events[10].Invitation.ID)
+	assert.Equal(t, invitations.StatusDeclined, events[10].Invitation.State, "the event shows the stored state")
+	assert.EqualValues(t, 3, events[10].Invitation.Version)
 }
 
 func TestTimesAreStoredInUTCMicroseconds(t *testing.T) {

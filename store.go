@@ -8,7 +8,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Store persists invitations. It decides nothing: expiry, status rules,
+// Store persists invitations, every field of them, Delivery included. It
+// decides nothing: expiry, status rules,
 // tokens and mail belong to the Service, which is the only caller a Store
 // needs to serve. Every method must be safe for concurrent use and atomic:
 // a concurrent reader sees an invitation either before or after a call,
@@ -48,6 +49,12 @@ type Store interface {
 	// starting strictly after f.After when it is not nil. Its cost must not
 	// grow with other accounts' invitations nor with the page's position.
 	List(ctx context.Context, f ListFilter) ([]*Invitation, error)
+
+	// ListDue returns up to limit invitations, of any account, whose
+	// Delivery.Due is set and Delivery.NextAttempt is at or before now,
+	// earliest NextAttempt first (ties by ID). It must be served by an
+	// index on the due invitations, not a scan of all of them.
+	ListDue(ctx context.Context, now time.Time, limit int) ([]*Invitation, error)
 
 	// DeleteEnded deletes the invitations that ended strictly before the
 	// given time: accepted, declined or revoked before it (see EndedAt), or

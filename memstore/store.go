@@ -29,6 +29,7 @@ type Store struct {
 	byHash   map[hashKey]*invitations.Invitation
 	pending  map[pendingKey]*invitations.Invitation // may point to one that ended: see holder
 	accounts map[string][]*invitations.Invitation   // oldest first, by (CreatedAt, ID)
+	due      map[uuid.UUID]*invitations.Invitation  // those with a message due
 }
 
 type pendingKey struct{ accountID, email string }
@@ -65,6 +66,7 @@ func New() *Store {
 		byHash:   make(map[hashKey]*invitations.Invitation),
 		pending:  make(map[pendingKey]*invitations.Invitation),
 		accounts: make(map[string][]*invitations.Invitation),
+		due:      make(map[uuid.UUID]*invitations.Invitation),
 	}
 }
 
@@ -99,6 +101,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 	}
 	s.byID[stored.ID] = stored
 	s.byHash[hash] = stored
+	s.trackDue(stored)
 	list := s.accounts[stored.AccountID]
 	i, _ := slices.BinarySearchFunc(list, stored, oldestFirst)
 	s.accounts[stored.AccountID] = slices.Insert(list, i, stored)
@@ -184,8 +187,48 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 	} else {
 		next.Token = cur.Token
 	}
+	wasDue := cur.Delivery.Due != ""
 	*cur = next
+	if wasDue || cur.Delivery.Due != "" {
+		s.trackDue(cur)
+	}
 	return nil
+}
+
+// trackDue keeps the due index in step with an invitation's Delivery.
+func (s *Store) trackDue(inv *invitations.Invitation) {
+	if inv.Delivery.Due != "" {
+		s.due[inv.ID] = inv
+	} else {
+		delete(s.due, inv.ID)
+	}
+}
+
+// ListDue implements invitations.Store. Its cost grows with the number of
+// due messages, not with the number of invitations.
+func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]*invitations.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var ready []*invitations.Invitation
+	for _, inv := range s.due {
+		if !inv.Delivery.NextAttempt.After(now) {
+			ready = append(ready, inv)
+		}
+	}
+	slices.SortFunc(ready, func(a, b *invitations.Invitation) int {
+		if c := a.Delivery.NextAttempt.Compare(b.Delivery.NextAttempt); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID[:], b.ID[:])
+	})
+	out := make([]*invitations.Invitation, 0, min(limit, len(ready)))
+	for _, inv := range ready[:min(limit, len(ready))] {
+		out = append(out, inv.Clone())
+	}
+	return out, nil
 }
 
 // reuse keeps the stored value when the new one is equal, else stores a copy.
@@ -231,6 +274,7 @@ func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) 
 			continue
 		}
 		delete(s.byID, id)
+		delete(s.due, id)
 		old, _ := keyOf(inv.Token.Hash)
 		delete(s.byHash, old)
 		if key := (pendingKey{inv.AccountID, inv.Email}); s.pending[key] == inv {

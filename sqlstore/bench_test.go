@@ -166,7 +166,8 @@ func scanRow(row interface{ Scan(...any) error }) error {
 }
 
 const selectAll = "SELECT id, account_id, email, name, roles, invited_by, metadata, state, created_at, sent_at, expires_at, " +
-	"accepted_at, declined_at, revoked_at, send_count, version, key_id, token_nonce, token_hash FROM invitations "
+	"accepted_at, declined_at, revoked_at, send_count, version, delivery_due, delivery_attempts, delivery_last_error, " +
+	"delivery_next_at, delivered_at, delivery_failed_at, key_id, token_nonce, token_hash FROM invitations "
 
 func (w *sqlWorld) prepare(b *testing.B, query string) *sql.Stmt {
 	stmt, err := w.db.Prepare(query)

@@ -15,6 +15,13 @@ import (
 	"github.com/invitekit/invitations/sqlstore"
 )
 
+func dueArg(d sqlstore.Dialect, t time.Time) any {
+	if d == sqlstore.SQLite {
+		return t.UnixMicro()
+	}
+	return t
+}
+
 // explain returns the query plan as text, one node or step per line.
 func explain(t *testing.T, db *sql.DB, d sqlstore.Dialect, query string, args ...any) string {
 	t.Helper()
@@ -67,6 +74,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 				assert.Contains(t, plan, wantIndex, "%s:\n%s", name, plan)
 			}
 			check("by token hash", explain(t, db, b.dialect, s.ByHashQueryForTest(), []byte("x")), "invitations_token_hash_key")
+			check("due messages", explain(t, db, b.dialect, s.ListDueQueryForTest(), dueArg(b.dialect, now), 100), "invitations_delivery_due_idx")
 			check("pending email", explain(t, db, b.dialect, s.PendingIDQueryForTest(), "acct-1", "user5@example.com"), "invitations_pending_email_key")
 			for name, f := range map[string]invitations.ListFilter{
 				"first page":     {AccountID: "acct-1", Now: now, Limit: 51},

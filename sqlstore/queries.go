@@ -8,8 +8,12 @@ import (
 
 // columns in the order rowValues writes and scan reads them.
 const columns = "id, account_id, email, name, roles, invited_by, metadata, state, " +
-	"created_at, sent_at, expires_at, accepted_at, declined_at, revoked_at, " +
-	"send_count, version, key_id, token_nonce, token_hash"
+	"created_at, sent_at, expires_at, accepted_at, declined_at, revoked_at, send_count, version, " +
+	"delivery_due, delivery_attempts, delivery_last_error, delivery_next_at, delivered_at, delivery_failed_at, " +
+	"key_id, token_nonce, token_hash"
+
+// columnCount is how many columns there are.
+const columnCount = 25
 
 // updated are the columns Update writes, in rowValues order minus the
 // immutable id, account_id, email and created_at; the last three are the
@@ -17,16 +21,18 @@ const columns = "id, account_id, email, name, roles, invited_by, metadata, state
 var updated = []string{
 	"name", "roles", "invited_by", "metadata", "state",
 	"sent_at", "expires_at", "accepted_at", "declined_at", "revoked_at",
-	"send_count", "version", "key_id", "token_nonce", "token_hash",
+	"send_count", "version",
+	"delivery_due", "delivery_attempts", "delivery_last_error", "delivery_next_at", "delivered_at", "delivery_failed_at",
+	"key_id", "token_nonce", "token_hash",
 }
 
 const tokenColumns = 3
 
 // queries are the statements of one Store, built once by New.
 type queries struct {
-	insert, pendingID, get, byHash, version, deleteEnded string
-	update, updateKeepToken                              string
-	listHead                                             string // SELECT ... FROM ... WHERE account_id = $1
+	insert, pendingID, get, byHash, version, deleteEnded, listDue string
+	update, updateKeepToken                                       string
+	listHead                                                      string // SELECT ... FROM ... WHERE account_id = $1
 }
 
 func buildQueries(d Dialect, table string) queries {
@@ -48,7 +54,7 @@ func buildQueries(d Dialect, table string) queries {
 		// The conflict target names the partial unique index, so only a
 		// duplicate pending invitation is absorbed; any other violation
 		// (id, token hash) still fails loudly.
-		insert: "INSERT INTO " + table + " (" + columns + ") VALUES (" + params(1, 19) + ")" +
+		insert: "INSERT INTO " + table + " (" + columns + ") VALUES (" + params(1, columnCount) + ")" +
 			" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING",
 		pendingID: "SELECT id FROM " + table + " WHERE account_id = " + p(1) +
 			" AND lower(email) = lower(" + p(2) + ") AND state = 'pending'",
@@ -64,6 +70,8 @@ func buildQueries(d Dialect, table string) queries {
 			" OR (state = 'accepted' AND accepted_at < " + p(1) + ")" +
 			" OR (state = 'declined' AND declined_at < " + p(1) + ")" +
 			" OR (state = 'revoked' AND revoked_at < " + p(1) + ")",
+		listDue: "SELECT " + columns + " FROM " + table + " WHERE delivery_due <> '' AND delivery_next_at <= " + p(1) +
+			" ORDER BY delivery_next_at, id LIMIT " + p(2),
 		listHead: "SELECT " + columns + " FROM " + table + " WHERE account_id = " + p(1),
 	}
 }

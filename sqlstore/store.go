@@ -126,9 +126,9 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
 	row := s.rowValues(inv)
 	// rowValues is in column order: 0-2 id, account_id, email; 3-7 name to
-	// state; 8 created_at; 9-15 sent_at to version; 16-18 the token.
-	keep := append(row[3:8:8], row[9:16]...)
-	keep = append(keep, row[0], row[1], expectedVersion, row[18])
+	// state; 8 created_at; 9-21 sent_at to delivery_failed_at; 22-24 the token.
+	keep := append(row[3:8:8], row[9:22]...)
+	keep = append(keep, row[0], row[1], expectedVersion, row[24])
 	if n, err := s.updateRows(ctx, s.q.updateKeepToken, keep); err != nil || n == 1 {
 		return err
 	}
@@ -171,17 +171,33 @@ func (s *Store) List(ctx context.Context, f invitations.ListFilter) ([]*invitati
 	if err != nil {
 		return nil, fail(ctx, "list", err)
 	}
+	return s.collect(ctx, rows, "list", f.Limit)
+}
+
+// ListDue implements invitations.Store on a partial index of the due
+// invitations.
+func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]*invitations.Invitation, error) {
+	rows, err := s.query(ctx, s.q.listDue, s.dialect.timeValue(now), limit)
+	if err != nil {
+		return nil, fail(ctx, "list due", err)
+	}
+	return s.collect(ctx, rows, "list due", limit)
+}
+
+// collect reads every row of a result; a row error discards the rows read
+// so far, so that no caller mistakes a cut-short result for a complete one.
+func (s *Store) collect(ctx context.Context, rows *sql.Rows, op string, capacity int) ([]*invitations.Invitation, error) {
 	defer rows.Close()
-	out := make([]*invitations.Invitation, 0, f.Limit)
+	out := make([]*invitations.Invitation, 0, capacity)
 	for rows.Next() {
 		inv, err := scan(rows)
 		if err != nil {
-			return nil, fail(ctx, "list", err)
+			return nil, fail(ctx, op, err)
 		}
 		out = append(out, inv)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "list", err)
+		return nil, fail(ctx, op, err)
 	}
 	return out, nil
 }
@@ -214,7 +230,10 @@ func (s *Store) rowValues(inv *invitations.Invitation) []any {
 		d.timeValue(inv.CreatedAt), // 8: never updated
 		d.timeValue(inv.SentAt), d.timeValue(inv.ExpiresAt),
 		d.timeValue(inv.AcceptedAt), d.timeValue(inv.DeclinedAt), d.timeValue(inv.RevokedAt),
-		inv.SendCount, inv.Version, inv.Token.KeyID, []byte(inv.Token.Nonce), []byte(inv.Token.Hash),
+		inv.SendCount, inv.Version,
+		string(inv.Delivery.Due), inv.Delivery.Attempts, inv.Delivery.LastError,
+		d.timeValue(inv.Delivery.NextAttempt), d.timeValue(inv.Delivery.DeliveredAt), d.timeValue(inv.Delivery.FailedAt),
+		inv.Token.KeyID, []byte(inv.Token.Nonce), []byte(inv.Token.Hash),
 	}
 }
 
@@ -245,18 +264,22 @@ func decodeRoles(text string) ([]string, error) {
 func scan(row rowScanner) (*invitations.Invitation, error) {
 	var (
 		inv             invitations.Invitation
-		state           string
+		state, due      string
 		roles, metadata string
 		nonce, hash     []byte
 	)
 	scanErr := row.Scan(&inv.ID, &inv.AccountID, &inv.Email, &inv.Name, &roles, &inv.InvitedBy, &metadata, &state,
 		timeColumn{&inv.CreatedAt}, timeColumn{&inv.SentAt}, timeColumn{&inv.ExpiresAt},
 		timeColumn{&inv.AcceptedAt}, timeColumn{&inv.DeclinedAt}, timeColumn{&inv.RevokedAt},
-		&inv.SendCount, &inv.Version, &inv.Token.KeyID, &nonce, &hash)
+		&inv.SendCount, &inv.Version,
+		&due, &inv.Delivery.Attempts, &inv.Delivery.LastError,
+		timeColumn{&inv.Delivery.NextAttempt}, timeColumn{&inv.Delivery.DeliveredAt}, timeColumn{&inv.Delivery.FailedAt},
+		&inv.Token.KeyID, &nonce, &hash)
 	if scanErr != nil {
 		return nil, scanErr
 	}
 	inv.State = invitations.Status(state)
+	inv.Delivery.Due = invitations.MessageKind(due)
 	var err error
 	inv.Token.Nonce, inv.Token.Hash = nonce, hash
 	if inv.Roles, err = decodeRoles(roles); err != nil {

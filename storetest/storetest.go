@@ -56,6 +56,8 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 		{"ListOrdersTiesByID", testListTies},
 		{"ListStatusFiltersAtNow", testListStatus},
 		{"ListIsolatesAccounts", testListIsolation},
+		{"ListDue", testListDue},
+		{"ListDueFollowsUpdates", testListDueFollowsUpdates},
 		{"DeleteEnded", testDeleteEnded},
 		{"DeleteEndedFreesPendingEmail", testDeleteFreesEmail},
 		{"CancelledContext", testCancelled},
@@ -140,6 +142,20 @@ func requireSame(t *testing.T, want, got *invitations.Invitation) {
 		assert.True(t, pair.want.Equal(pair.got), "%s: wrote %s, read %s", pair.name, pair.want, pair.got)
 		assert.Equal(t, pair.want.IsZero(), pair.got.IsZero(), "%s: zero time must read back zero", pair.name)
 	}
+	assert.Equal(t, want.Delivery.Due, got.Delivery.Due)
+	assert.Equal(t, want.Delivery.Attempts, got.Delivery.Attempts)
+	assert.Equal(t, want.Delivery.LastError, got.Delivery.LastError)
+	for _, pair := range []struct {
+		name      string
+		want, got time.Time
+	}{
+		{"Delivery.NextAttempt", want.Delivery.NextAttempt, got.Delivery.NextAttempt},
+		{"Delivery.DeliveredAt", want.Delivery.DeliveredAt, got.Delivery.DeliveredAt},
+		{"Delivery.FailedAt", want.Delivery.FailedAt, got.Delivery.FailedAt},
+	} {
+		assert.True(t, pair.want.Equal(pair.got), "%s: wrote %s, read %s", pair.name, pair.want, pair.got)
+		assert.Equal(t, pair.want.IsZero(), pair.got.IsZero(), "%s: zero time must read back zero", pair.name)
+	}
 	assert.Equal(t, want.SendCount, got.SendCount)
 	assert.Equal(t, want.Version, got.Version)
 	assert.Equal(t, want.Token.KeyID, got.Token.KeyID)
@@ -152,6 +168,10 @@ func testRoundTrip(t *testing.T, s invitations.Store) {
 	inv := fixture(t, "acct-1", "ada@example.com", time.Microsecond*7)
 	inv.Roles = []string{"viewer", "admin", "with \"quotes\" and ünïcode"}
 	inv.Metadata = map[string]string{"locale": "de-DE", "account_name": "Acme <GmbH>", "empty": ""}
+	inv.Delivery = invitations.Delivery{
+		Due: invitations.MessageResend, Attempts: 2, LastError: "smtp: 451 try again later",
+		NextAttempt: base.Add(time.Minute + 9*time.Microsecond), DeliveredAt: base.Add(time.Second),
+	}
 	create(t, s, inv)
 	got, err := s.Get(ctx, "acct-1", inv.ID)
 	require.NoError(t, err)
@@ -166,6 +186,7 @@ func testRoundTrip(t *testing.T, s invitations.Store) {
 
 	ended := fixture(t, "acct-1", "ended@example.com", 0)
 	ended.State, ended.AcceptedAt = invitations.StatusAccepted, base.Add(time.Hour+3*time.Microsecond)
+	ended.Delivery = invitations.Delivery{Attempts: 5, LastError: "gave up", FailedAt: base.Add(time.Hour)}
 	create(t, s, ended)
 	got, err = s.Get(ctx, "acct-1", ended.ID)
 	require.NoError(t, err)
@@ -405,6 +426,70 @@ func testListIsolation(t *testing.T, s invitations.Store) {
 	require.Equal(t, []uuid.UUID{mine.ID}, ids(got))
 	got = listAll(t, s, invitations.ListFilter{AccountID: "acct-none", Now: base, Limit: 10})
 	require.Empty(t, got)
+}
+
+func due(t *testing.T, s invitations.Store, account, email string, kind invitations.MessageKind, next time.Time) *invitations.Invitation {
+	t.Helper()
+	inv := fixture(t, account, email, 0)
+	inv.Delivery = invitations.Delivery{Due: kind, NextAttempt: next}
+	return create(t, s, inv)
+}
+
+func testListDue(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	now := base.Add(time.Hour)
+	later := due(t, s, "acct-1", "later@example.com", invitations.MessageInvite, now.Add(time.Microsecond))
+	first := due(t, s, "acct-2", "first@example.com", invitations.MessageResend, now.Add(-time.Hour))
+	atNow := due(t, s, "acct-1", "atnow@example.com", invitations.MessageRegenerate, now)
+	second := due(t, s, "acct-3", "second@example.com", invitations.MessageInvite, now.Add(-time.Minute))
+	create(t, s, fixture(t, "acct-1", "nothing@example.com", 0)) // nothing due
+
+	got, err := s.ListDue(ctx, now, 10)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{first.ID, second.ID, atNow.ID}, ids(got), "due at or before now, earliest first, across accounts")
+	requireSame(t, first, got[0])
+
+	got, err = s.ListDue(ctx, now, 2)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{first.ID, second.ID}, ids(got), "limit")
+
+	got, err = s.ListDue(ctx, now.Add(time.Microsecond), 10)
+	require.NoError(t, err)
+	require.Contains(t, ids(got), later.ID)
+}
+
+func testListDueFollowsUpdates(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	now := base.Add(time.Hour)
+	inv := due(t, s, "acct-1", "ada@example.com", invitations.MessageInvite, now.Add(-time.Second))
+
+	claimed := inv.Clone()
+	claimed.Delivery.NextAttempt, claimed.Version = now.Add(5*time.Minute), 2
+	require.NoError(t, s.Update(ctx, claimed, 1))
+	got, err := s.ListDue(ctx, now, 10)
+	require.NoError(t, err)
+	require.Empty(t, got, "a claimed message is not due until its lease ends")
+
+	sent := claimed.Clone()
+	sent.Delivery, sent.Version = invitations.Delivery{DeliveredAt: now}, 3
+	require.NoError(t, s.Update(ctx, sent, 2))
+	got, err = s.ListDue(ctx, now.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Empty(t, got, "a delivered message is no longer due")
+
+	again := sent.Clone()
+	again.Delivery, again.Version = invitations.Delivery{Due: invitations.MessageResend, NextAttempt: now}, 4
+	require.NoError(t, s.Update(ctx, again, 3))
+	got, err = s.ListDue(ctx, now, 10)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{inv.ID}, ids(got))
+
+	n, err := s.DeleteEnded(ctx, now.Add(invitations.DefaultTTL+time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got, err = s.ListDue(ctx, now, 10)
+	require.NoError(t, err)
+	require.Empty(t, got, "a purged invitation is not due")
 }
 
 func testDeleteEnded(t *testing.T, s invitations.Store) {
