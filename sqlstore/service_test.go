@@ -216,3 +216,36 @@ func TestResendRacingAccept(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentDeliverDue: four processes run DeliverDue at once on the
+// real database after an outage; each due message goes out exactly once.
+func TestConcurrentDeliverDue(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			r := newRig(t, b)
+			r.mailer.FailNext(40, errors.New("smtp: 421 try later"))
+			for i := range 40 {
+				_, err := r.svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: fmt.Sprintf("u%d@example.com", i), Roles: []string{"admin"}})
+				require.ErrorIs(t, err, invitations.ErrDelivery)
+			}
+			r.clock.Advance(time.Hour)
+			errs := together(4, func(int) error {
+				_, err := r.svc.DeliverDue(ctx)
+				return err
+			})
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+			perInvitation := map[string]int{}
+			for _, msg := range r.mailer.Messages() {
+				perInvitation[msg.To]++
+			}
+			require.Len(t, perInvitation, 40, "every message delivered")
+			for to, n := range perInvitation {
+				require.Equal(t, 1, n, "%s got %d mails", to, n)
+			}
+		})
+	}
+}
