@@ -1,0 +1,175 @@
+// Package smtpmailer is an invitations.Mailer that sends through an SMTP
+// server: STARTTLS, implicit TLS, or plain text to a loopback relay; PLAIN
+// or LOGIN authentication; multipart text and HTML.
+//
+// It uses only the standard library (net/smtp, mime/multipart): the
+// protocol surface an invitation needs is small, and owning it lets every
+// step honour the context and report which step failed.
+package smtpmailer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"net/textproto"
+	"strconv"
+	"time"
+
+	"github.com/invitekit/invitations"
+)
+
+// ErrConfig reports a bad Config.
+var ErrConfig = errors.New("smtpmailer: invalid config")
+
+// Mailer sends invitation messages through one SMTP server, one connection
+// per message. It is safe for concurrent use.
+type Mailer struct {
+	cfg  Config
+	from mail.Address
+	now  func() time.Time
+}
+
+var _ invitations.Mailer = (*Mailer)(nil)
+
+// New checks cfg and returns a Mailer. It does not connect.
+func New(cfg Config) (*Mailer, error) {
+	cfg, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	return &Mailer{cfg: cfg, from: mail.Address{Name: cfg.FromName, Address: cfg.From}, now: time.Now}, nil
+}
+
+// SendError says which step of an SMTP transaction failed and, when the
+// server answered, its reply code, so that an admin can tell a wrong
+// password (535) from a refused recipient (550) from a server that is down.
+type SendError struct {
+	Step string // "connect", "starttls", "auth", "mail from", "rcpt to", "data", "quit"
+	Code int    // the server's reply code; 0 when it did not answer
+	Err  error
+}
+
+// Error implements error.
+func (e *SendError) Error() string {
+	return "smtpmailer: " + e.Step + ": " + e.Err.Error()
+}
+
+// Unwrap gives the cause (a *textproto.Error, a net error, a context error).
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Temporary reports a failure worth retrying: no answer, or a 4xx reply.
+func (e *SendError) Temporary() bool { return e.Code == 0 || (e.Code >= 400 && e.Code < 500) }
+
+// Send delivers msg. It honours ctx: its deadline bounds the whole
+// transaction (as does Config.SendTimeout), and cancelling it aborts the
+// connection at once.
+func (m *Mailer) Send(ctx context.Context, msg invitations.Message) error {
+	data, err := compose(m.from, msg, m.now())
+	if err != nil {
+		return fmt.Errorf("smtpmailer: composing message: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.SendTimeout)
+	defer cancel()
+
+	conn, err := m.dial(ctx)
+	if err != nil {
+		return m.fail(ctx, "connect", err)
+	}
+	defer conn.Close()
+	// Every read and write stops at the deadline, or at once on cancel.
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	c, err := smtp.NewClient(conn, m.cfg.Host)
+	if err != nil {
+		return m.fail(ctx, "connect", err)
+	}
+	defer c.Close()
+	if err := c.Hello(m.cfg.HelloName); err != nil {
+		return m.fail(ctx, "hello", err)
+	}
+	if m.cfg.TLS == StartTLS {
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			return &SendError{Step: "starttls", Err: errors.New("server does not offer STARTTLS, which this mailer requires")}
+		}
+		if err := c.StartTLS(m.tlsConfig()); err != nil {
+			return m.fail(ctx, "starttls", err)
+		}
+	}
+	if m.cfg.Username != "" {
+		if err := c.Auth(m.auth()); err != nil {
+			return m.fail(ctx, "auth", err)
+		}
+	}
+	if err := c.Mail(m.cfg.From); err != nil {
+		return m.fail(ctx, "mail from", err)
+	}
+	if err := c.Rcpt(msg.To); err != nil {
+		return m.fail(ctx, "rcpt to <"+msg.To+">", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return m.fail(ctx, "data", err)
+	}
+	if _, err := w.Write(data); err != nil {
+		return m.fail(ctx, "data", err)
+	}
+	if err := w.Close(); err != nil { // the server accepts or refuses the message here
+		return m.fail(ctx, "data", err)
+	}
+	_ = c.Quit() // the message is accepted; a failed goodbye changes nothing
+	return nil
+}
+
+func (m *Mailer) dial(ctx context.Context) (net.Conn, error) {
+	addr := net.JoinHostPort(m.cfg.Host, strconv.Itoa(m.cfg.Port))
+	dialer := &net.Dialer{Timeout: m.cfg.DialTimeout}
+	if m.cfg.TLS == ImplicitTLS {
+		return (&tls.Dialer{NetDialer: dialer, Config: m.tlsConfig()}).DialContext(ctx, "tcp", addr)
+	}
+	return dialer.DialContext(ctx, "tcp", addr)
+}
+
+func (m *Mailer) tlsConfig() *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if m.cfg.TLSConfig != nil {
+		cfg = m.cfg.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = m.cfg.Host
+	}
+	return cfg
+}
+
+func (m *Mailer) auth() smtp.Auth {
+	if m.cfg.Auth == AuthLogin {
+		return &loginAuth{username: m.cfg.Username, password: m.cfg.Password, host: m.cfg.Host}
+	}
+	return smtp.PlainAuth("", m.cfg.Username, m.cfg.Password, m.cfg.Host)
+}
+
+// fail wraps err as the SendError of a step, keeping the server's code and
+// making a cancelled or timed-out context recognisable.
+func (m *Mailer) fail(ctx context.Context, step string, err error) error {
+	ctxErr := ctx.Err()
+	if deadline, ok := ctx.Deadline(); ok && ctxErr == nil && !time.Now().Before(deadline) {
+		// The connection's deadline fired a moment before the context's timer.
+		ctxErr = context.DeadlineExceeded
+	}
+	if ctxErr != nil && !errors.Is(err, ctxErr) {
+		err = fmt.Errorf("%w (%w)", ctxErr, err)
+	}
+	e := &SendError{Step: step, Err: err}
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		e.Code = reply.Code
+	}
+	return e
+}
