@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	if err := story.Run(os.Stdout, memstore.New(), "acme"); err != nil {
+	if err := story.Run(os.Stdout, memstore.New(), "acme", nil); err != nil {
 		log.Fatal(err)
 	}
 }

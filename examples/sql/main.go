@@ -55,7 +55,7 @@ func run(out io.Writer, sqlitePath, postgresDSN string) error {
 	// A fresh account per run, so the story can be told again on the same
 	// database (one pending invitation per email and account).
 	account := "acme-" + rand.Text()[:6]
-	return story.Run(out, store, account)
+	return story.Run(out, store, account, nil)
 }
 
 func open(sqlitePath, postgresDSN string) (*sql.DB, sqlstore.Dialect, string, error) {

@@ -15,12 +15,16 @@ import (
 	"github.com/invitekit/invitations/invitationstest"
 )
 
-// consoleMailer prints each mail instead of sending it. It shortens the
-// link: even a demo should not spill whole tokens into terminals and logs.
-func consoleMailer(out io.Writer) invitations.MailerFunc {
-	return func(_ context.Context, msg invitations.Message) error {
+// narrating prints each mail, then hands it to next when there is one. It
+// shortens the link: even a demo should not spill whole tokens into
+// terminals and logs.
+func narrating(out io.Writer, next invitations.Mailer) invitations.MailerFunc {
+	return func(ctx context.Context, msg invitations.Message) error {
 		fmt.Fprintf(out, "    ✉  to %s: %q\n       link %s\n", msg.To, msg.Subject, shorten(msg.Link))
-		return nil
+		if next == nil {
+			return nil
+		}
+		return next.Send(ctx, msg)
 	}
 }
 
@@ -33,12 +37,13 @@ func shorten(link string) string {
 }
 
 // Run tells the story on store in the given account, writing it to out.
-func Run(out io.Writer, store invitations.Store, account string) error {
+// Mails are printed, and also sent through mailer when it is not nil.
+func Run(out io.Writer, store invitations.Store, account string, mailer invitations.Mailer) error {
 	step := func(format string, args ...any) { fmt.Fprintf(out, "\n"+format+"\n", args...) }
 	say := func(format string, args ...any) { fmt.Fprintf(out, "    "+format+"\n", args...) }
 	ctx := context.Background()
 	clock := invitationstest.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
-	svc, err := invitations.New(store, consoleMailer(out), invitations.Config{
+	svc, err := invitations.New(store, narrating(out, mailer), invitations.Config{
 		// In production: 32+ random bytes from your secret store.
 		Secret:    []byte("quickstart-secret-0123456789abcdef"),
 		AcceptURL: "https://app.example.com/invitations/accept",

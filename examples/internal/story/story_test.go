@@ -13,7 +13,7 @@ import (
 
 func TestQuickstartTellsTheWholeStory(t *testing.T) {
 	var out strings.Builder
-	require.NoError(t, story.Run(&out, memstore.New(), "acme"))
+	require.NoError(t, story.Run(&out, memstore.New(), "acme", nil))
 	for _, want := range []string{
 		"link valid until Mon 9 Nov 09:00",
 		"expiry moved to Thu 12 Nov 09:00 (sent 2 times)",
