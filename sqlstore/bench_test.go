@@ -278,19 +278,29 @@ func svcList(b *testing.B, w *sqlWorld) {
 	}
 }
 
+// handInvite is an invitation with durable delivery state, written by hand:
+// insert it with its mail due, send, then mark the mail delivered. This is
+// the work the Service does, so that a crash between the two writes leaves
+// a due message rather than a lost one.
 func handInvite(b *testing.B, w *sqlWorld) {
 	insert := w.prepare(b, "INSERT INTO invitations (id, account_id, email, name, roles, invited_by, metadata, state, created_at, sent_at, "+
-		"expires_at, send_count, version, key_id, token_nonce, token_hash) VALUES ("+
+		"expires_at, send_count, version, key_id, token_nonce, token_hash, delivery_due, delivery_next_at) VALUES ("+
 		w.p(1)+", 'hand', "+w.p(2)+", '', '[\"member\"]', '', '{}', 'pending', "+w.p(3)+", "+w.p(3)+", "+w.p(4)+
-		", 1, 1, 'k', "+w.p(5)+", "+w.p(6)+")")
+		", 1, 1, 'k', "+w.p(5)+", "+w.p(6)+", 'invite', "+w.p(7)+")")
+	delivered := w.prepare(b, "UPDATE invitations SET delivery_due = '', delivery_next_at = NULL, delivered_at = "+w.p(1)+
+		", version = version + 1 WHERE id = "+w.p(2)+" AND version = 1")
 	for b.Loop() {
 		w.seq++
 		var nonce, hash [32]byte
 		_, _ = rand.Read(nonce[:])
 		_, _ = rand.Read(hash[:])
 		now := w.clock.Now()
-		if _, err := insert.Exec(uuid.Must(uuid.NewV7()).String(), "user"+strconv.Itoa(w.seq)+"@example.com",
-			w.timeArg(now), w.timeArg(now.Add(invitations.DefaultTTL)), nonce[:], hash[:]); err != nil {
+		id := uuid.Must(uuid.NewV7()).String()
+		if _, err := insert.Exec(id, "user"+strconv.Itoa(w.seq)+"@example.com",
+			w.timeArg(now), w.timeArg(now.Add(invitations.DefaultTTL)), nonce[:], hash[:], w.timeArg(now.Add(invitations.DefaultLease))); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := delivered.Exec(w.timeArg(now), id); err != nil {
 			b.Fatal(err)
 		}
 	}
