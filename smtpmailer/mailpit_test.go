@@ -2,60 +2,29 @@ package smtpmailer_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitations/internal/servers"
 	"github.com/invitekit/invitations/smtpmailer"
 )
 
-// mailpit describes the Mailpit server .ci/with-mailpit started.
-type mailpit struct {
-	host     string
-	port     int
-	api      string
-	user     string
-	password string
-	roots    *x509.CertPool
-}
+// mailpit is the test server, with helpers to read what it received.
+type mailpit struct{ servers.Mailpit }
 
-func mailpitServer(t *testing.T) mailpit {
-	t.Helper()
-	addr := os.Getenv("INVITATIONS_MAILPIT_SMTP")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("INVITATIONS_MAILPIT_SMTP is not set: CI must run the SMTP tests against Mailpit (see .ci/with-mailpit)")
-		}
-		t.Skip("INVITATIONS_MAILPIT_SMTP is not set; run the SMTP tests with: bash .ci/with-mailpit go test ./smtpmailer/")
-	}
-	host, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-	m := mailpit{host: host, api: os.Getenv("INVITATIONS_MAILPIT_API"),
-		user: os.Getenv("INVITATIONS_MAILPIT_USER"), password: os.Getenv("INVITATIONS_MAILPIT_PASSWORD")}
-	m.port, err = strconv.Atoi(port)
-	require.NoError(t, err)
-	pem, err := os.ReadFile(os.Getenv("INVITATIONS_MAILPIT_CA"))
-	require.NoError(t, err, "the server's certificate")
-	m.roots = x509.NewCertPool()
-	require.True(t, m.roots.AppendCertsFromPEM(pem))
-	return m
-}
+func mailpitServer(t *testing.T) mailpit { return mailpit{servers.MailpitServer(t)} }
 
 // config is a Mailer config for the server: STARTTLS, PLAIN auth.
 func (m mailpit) config() smtpmailer.Config {
 	return smtpmailer.Config{
-		Host: m.host, Port: m.port, TLS: smtpmailer.StartTLS, TLSConfig: &tls.Config{RootCAs: m.roots},
+		Host: m.Host, Port: m.Port, TLS: smtpmailer.StartTLS, TLSConfig: m.TLS,
 		From: "invitations@example.org", FromName: "Acme Invitations",
-		Username: m.user, Password: m.password,
+		Username: m.User, Password: m.Password,
 	}
 }
 
@@ -98,7 +67,7 @@ func (m mailpit) headers(t *testing.T, id string) map[string][]string {
 
 func (m mailpit) getJSON(t *testing.T, path string, into any) {
 	t.Helper()
-	resp, err := http.Get(m.api + path)
+	resp, err := http.Get(m.API + path)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, path)

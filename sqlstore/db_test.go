@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -16,12 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
+	"github.com/invitekit/invitations/internal/servers"
 	"github.com/invitekit/invitations/sqlstore"
 )
-
-// postgresDSN is where the PostgreSQL tests run. .ci/with-postgres starts a
-// throwaway server and sets it.
-const postgresDSNVar = "INVITATIONS_POSTGRES_DSN"
 
 // sqliteDSN opens a database file in WAL mode with a busy timeout, as the
 // README recommends, so that concurrent writers wait instead of failing.
@@ -44,13 +40,7 @@ var schemaSeq atomic.Int64
 // Without a server it skips locally and fails in CI.
 func openPostgres(t testing.TB) *sql.DB {
 	t.Helper()
-	dsn := os.Getenv(postgresDSNVar)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: CI must run the PostgreSQL tests (see .ci/with-postgres)", postgresDSNVar)
-		}
-		t.Skipf("%s is not set; run the PostgreSQL tests with: bash .ci/with-postgres go test ./sqlstore/", postgresDSNVar)
-	}
+	dsn := servers.PostgresDSN(t)
 	schema := fmt.Sprintf("t%d_%d", time.Now().UnixNano()%1e9, schemaSeq.Add(1))
 	admin, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)

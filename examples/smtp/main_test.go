@@ -1,38 +1,20 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"io"
-	"net"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitations/internal/servers"
 	"github.com/invitekit/invitations/smtpmailer"
 )
 
 func TestStoryOverSMTP(t *testing.T) {
-	addr := os.Getenv("INVITATIONS_MAILPIT_SMTP")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("INVITATIONS_MAILPIT_SMTP is not set: CI must run the SMTP tests (see .ci/with-mailpit)")
-		}
-		t.Skip("INVITATIONS_MAILPIT_SMTP is not set; run with: bash .ci/with-mailpit go test ./examples/smtp/")
-	}
-	host, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-	p, err := strconv.Atoi(port)
-	require.NoError(t, err)
-	pem, err := os.ReadFile(os.Getenv("INVITATIONS_MAILPIT_CA"))
-	require.NoError(t, err)
-	roots := x509.NewCertPool()
-	require.True(t, roots.AppendCertsFromPEM(pem))
+	m := servers.MailpitServer(t)
 	cfg := smtpmailer.Config{
-		Host: host, Port: p, TLS: smtpmailer.StartTLS, TLSConfig: &tls.Config{RootCAs: roots}, From: "invitations@example.com",
-		Username: os.Getenv("INVITATIONS_MAILPIT_USER"), Password: os.Getenv("INVITATIONS_MAILPIT_PASSWORD"),
+		Host: m.Host, Port: m.Port, TLS: smtpmailer.StartTLS, TLSConfig: m.TLS, From: "invitations@example.com",
+		Username: m.User, Password: m.Password,
 	}
-	require.NoError(t, run(io.Discard, cfg, os.Getenv("INVITATIONS_MAILPIT_API")))
+	require.NoError(t, run(io.Discard, cfg, m.API))
 }

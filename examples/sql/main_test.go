@@ -2,11 +2,12 @@ package main
 
 import (
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations/internal/servers"
 )
 
 func TestSQLiteStoryTwiceOnOneFile(t *testing.T) {
@@ -16,12 +17,5 @@ func TestSQLiteStoryTwiceOnOneFile(t *testing.T) {
 }
 
 func TestPostgresStory(t *testing.T) {
-	dsn := os.Getenv("INVITATIONS_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("INVITATIONS_POSTGRES_DSN is not set: CI must run the PostgreSQL tests (see .ci/with-postgres)")
-		}
-		t.Skip("INVITATIONS_POSTGRES_DSN is not set; run with: bash .ci/with-postgres go test ./examples/sql/")
-	}
-	require.NoError(t, run(io.Discard, "", dsn))
+	require.NoError(t, run(io.Discard, "", servers.PostgresDSN(t)))
 }
