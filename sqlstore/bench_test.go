@@ -156,13 +156,14 @@ func BenchmarkSQL(b *testing.B) {
 // scanRow reads a full row into locals, as a hand-written store would.
 func scanRow(row interface{ Scan(...any) error }) error {
 	var (
-		id, account, email, name, roles, invitedBy, metadata, state, keyID string
-		created, sent, expires, accepted, declined, revoked                any
-		sendCount, version                                                 int64
-		nonce, hash                                                        []byte
+		id, account, email, name, roles, invitedBy, metadata, state, keyID, due, lastError string
+		created, sent, expires, accepted, declined, revoked, nextAt, deliveredAt, failedAt any
+		sendCount, version, attempts                                                       int64
+		nonce, hash                                                                        []byte
 	)
 	return row.Scan(&id, &account, &email, &name, &roles, &invitedBy, &metadata, &state,
-		&created, &sent, &expires, &accepted, &declined, &revoked, &sendCount, &version, &keyID, &nonce, &hash)
+		&created, &sent, &expires, &accepted, &declined, &revoked, &sendCount, &version,
+		&due, &attempts, &lastError, &nextAt, &deliveredAt, &failedAt, &keyID, &nonce, &hash)
 }
 
 const selectAll = "SELECT id, account_id, email, name, roles, invited_by, metadata, state, created_at, sent_at, expires_at, " +
