@@ -142,11 +142,45 @@ func (inv *Invitation) EndedAt() time.Time {
 // Clone returns a deep copy: changing the copy's roles, metadata or token
 // material leaves the original untouched. Stores use it to hand out copies.
 func (inv *Invitation) Clone() *Invitation {
-	c := *inv
-	c.Roles = slices.Clone(inv.Roles)
+	// Stores clone on every read, so the common invitation (a few roles, a
+	// nonce and a hash) is copied with one allocation: the copy and its
+	// backing arrays share a block.
+	n, h := len(inv.Token.Nonce), len(inv.Token.Hash)
+	if len(inv.Roles) > cloneRoles || n+h > cloneTokenBytes {
+		c := *inv
+		c.Roles = slices.Clone(inv.Roles)
+		c.Metadata = maps.Clone(inv.Metadata)
+		c.Token = inv.Token.Clone()
+		return &c
+	}
+	b := &cloneBlock{inv: *inv}
+	c := &b.inv
+	if inv.Roles != nil {
+		c.Roles = b.roles[:copy(b.roles[:], inv.Roles):len(inv.Roles)]
+	}
 	c.Metadata = maps.Clone(inv.Metadata)
-	c.Token = inv.Token.Clone()
-	return &c
+	copy(b.token[:], inv.Token.Nonce)
+	copy(b.token[n:], inv.Token.Hash)
+	if inv.Token.Nonce != nil {
+		c.Token.Nonce = b.token[:n:n]
+	}
+	if inv.Token.Hash != nil {
+		c.Token.Hash = b.token[n : n+h : n+h]
+	}
+	return c
+}
+
+const (
+	cloneRoles      = 4
+	cloneTokenBytes = 2 * nonceSize
+)
+
+// cloneBlock is one allocation holding a cloned invitation and room for
+// its roles and token material.
+type cloneBlock struct {
+	inv   Invitation
+	roles [cloneRoles]string
+	token [cloneTokenBytes]byte
 }
 
 // Clone returns a deep copy. The nonce and hash share one allocation: they

@@ -105,10 +105,8 @@ func mac(pool *sync.Pool, dst, msg []byte) []byte {
 // body derives the secret part of the token from the stored nonce.
 func (k *signingKey) body(dst []byte, nonce []byte) []byte { return mac(&k.tokens, dst, nonce) }
 
-// lookupHash is what the store indexes for a token body.
-func (k *signingKey) lookupHash(body []byte) []byte {
-	return mac(&k.lookups, make([]byte, 0, sha256.Size), body)
-}
+// lookupHash appends to dst what the store indexes for a token body.
+func (k *signingKey) lookupHash(dst, body []byte) []byte { return mac(&k.lookups, dst, body) }
 
 // keyring holds the current secret and the previous ones still honoured.
 type keyring struct {
@@ -182,7 +180,7 @@ func (r *keyring) issue() (token string, material TokenMaterial) {
 	return tokenEncoding.EncodeToString(raw[:]), TokenMaterial{
 		KeyID: k.id,
 		Nonce: nonce,
-		Hash:  k.lookupHash(raw[keyIDSize:]),
+		Hash:  k.lookupHash(make([]byte, 0, sha256.Size), raw[keyIDSize:]),
 	}
 }
 
@@ -215,16 +213,18 @@ func (r *keyring) parseToken(token string) (parsedToken, error) {
 	}
 	var src [tokenLength]byte // on the stack: []byte(token) would allocate
 	copy(src[:], token)
-	var raw [rawTokenSize]byte
-	n, err := tokenEncoding.Decode(raw[:], src[:])
+	// One allocation holds the decoded token and, after it, its hash: the
+	// hasher keeps its input on the heap anyway.
+	buf := make([]byte, rawTokenSize, rawTokenSize+sha256.Size)
+	n, err := tokenEncoding.Decode(buf, src[:])
 	if err != nil || n != rawTokenSize {
 		return parsedToken{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
-	k := r.byRawID(raw[:keyIDSize])
+	k := r.byRawID(buf[:keyIDSize])
 	if k == nil {
 		return parsedToken{}, fmt.Errorf("%w: unknown key", ErrInvalidToken)
 	}
-	return parsedToken{keyID: k.id, hash: k.lookupHash(raw[keyIDSize:])}, nil
+	return parsedToken{keyID: k.id, hash: k.lookupHash(buf[rawTokenSize:rawTokenSize], buf[keyIDSize:])}, nil
 }
 
 // matches checks, in constant time, that stored material is this token's.
