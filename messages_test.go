@@ -71,3 +71,13 @@ func TestMessageHTMLEscapesInput(t *testing.T) {
 	assert.Contains(t, msg.Text, "<script>alert('x')</script> invited you", "the text part is plain text")
 	assert.Equal(t, 6, strings.Count(msg.HTML, "<"+"p"), "no paragraphs beyond the layout's six")
 }
+
+func TestUnknownTimeZoneFallsBackToUTC(t *testing.T) {
+	h := newHarness(t)
+	_, err := h.svc.Invite(context.Background(), invitations.InviteInput{
+		AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"},
+		Metadata: map[string]string{"time_zone": "Not/AZone"},
+	})
+	require.NoError(t, err)
+	assert.Contains(t, h.mailer.Last().Text, "Monday, 9 November 2026 at 09:30 UTC.")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,21 +257,12 @@ func TestEveryActionInEveryStatus(t *testing.T) {
 					assert.Equal(t, before.Version, after.Version, "a refused action changes nothing")
 				}
 				if action, isMenu := menu[name]; isMenu {
-					assert.Equal(t, wantErr == nil, containsAction(before.ActionsAt(h.clock.Now()), action),
+					assert.Equal(t, wantErr == nil, slices.Contains(before.ActionsAt(h.clock.Now()), action),
 						"ActionsAt must offer %s exactly when it is allowed", action)
 				}
 			})
 		}
 	}
-}
-
-func containsAction(list []invitations.Action, a invitations.Action) bool {
-	for _, x := range list {
-		if x == a {
-			return true
-		}
-	}
-	return false
 }
 
 func TestResendMailsTheSameLinkAndMovesExpiry(t *testing.T) {
