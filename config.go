@@ -32,9 +32,23 @@ type Config struct {
 	TTL time.Duration
 	// Now is the clock; nil means time.Now. Tests pass a fake clock's Now.
 	Now func() time.Time
-	// OnEvent, when set, is called after each stored state change, on the
-	// caller's goroutine, before the mail is sent. It must not block long.
+	// OnEvent, when set, is called after each stored change, on the
+	// caller's goroutine, with the context of the call that made it (so
+	// Event.Actor and any transaction the host keeps track of are at hand).
+	// For a change that calls for mail it runs after the change is stored
+	// and before the mail is sent; EventDelivered and EventDeliveryFailed
+	// follow the send. It must not block long.
+	//
+	// On a Service returned by InTx the change is stored in the caller's
+	// transaction and may still roll back: write audit rows in that same
+	// transaction rather than acting on the event elsewhere.
 	OnEvent func(context.Context, Event)
+	// IsMember, when set, tells whether email already belongs to the
+	// account. Invite, Resend and Regenerate refuse a member's email with
+	// ErrAlreadyMember, storing and sending nothing. The email is the
+	// normalized one (see NormalizeEmail). An error from IsMember is
+	// returned wrapped, and nothing is stored.
+	IsMember func(ctx context.Context, accountID, email string) (bool, error)
 	// Templates, when set, replace the built-in messages.
 	Templates *Templates
 	// Delivery is the retry policy of messages that could not be sent.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // maxErrorLength bounds Delivery.LastError: enough for an SMTP reply.
@@ -19,19 +21,29 @@ type DeliveryReport struct {
 	Attempted int // due messages this run claimed and tried to send
 	Delivered int // of those, accepted by the Mailer
 	Retrying  int // failed, to be retried after a backoff
-	GaveUp    int // failed their last allowed attempt: delivery marked failed
+	GaveUp    int // failed their last allowed attempt, or failed permanently: delivery marked failed
+	Expired   int // not sent because the link had expired: delivery marked failed, Regenerate offered
 	Skipped   int // taken by another process, or changed, before this run could claim them
 }
+
+// errLinkExpired is recorded for a due message whose link expired before
+// it could be sent: sending it would only lead to "invitation expired".
+var errLinkExpired = errors.New("not sent: the link expired before the message could be delivered; send a new invitation")
 
 // scheduleMail marks a message due, in the same write as the change that
 // calls for it. The synchronous attempt that follows holds it for a lease;
 // if the process dies first, DeliverDue takes it over when the lease ends.
+// Inside a caller's transaction there is no synchronous attempt, so the
+// message is due at once, for Deliver after the commit.
 func (s *Service) scheduleMail(inv *Invitation, kind MessageKind, now time.Time) {
 	inv.Delivery.Due = kind
 	inv.Delivery.Attempts = 0
 	inv.Delivery.LastError = ""
 	inv.Delivery.FailedAt = time.Time{}
-	inv.Delivery.NextAttempt = now.Add(s.delivery.Lease)
+	inv.Delivery.NextAttempt = now
+	if !s.inTx {
+		inv.Delivery.NextAttempt = now.Add(s.delivery.Lease)
+	}
 }
 
 // dropMail forgets a due message that no longer makes sense: the
@@ -42,18 +54,29 @@ func dropMail(inv *Invitation) {
 }
 
 // send gives the message to the Mailer, cut off well within the lease so
-// that no other process takes the message over while it is being sent.
-func (s *Service) send(ctx context.Context, msg Message) error {
+// that no other process takes the message over while it is being sent. A
+// panicking Mailer counts as a failed attempt, not as a crash of the caller.
+func (s *Service) send(ctx context.Context, msg Message) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.delivery.Lease/2)
 	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			// The panic value is left out: it may hold the message, link included.
+			err = fmt.Errorf("invitations: the Mailer panicked (%T)", v)
+		}
+	}()
 	return s.mailer.Send(ctx, msg)
 }
 
 // deliver makes the synchronous attempt at a message just stored as due,
-// records the outcome and returns the invitation as it now stands.
+// records the outcome and returns the invitation as it now stands. Inside
+// a caller's transaction it sends nothing: the message stays due.
 func (s *Service) deliver(ctx context.Context, inv *Invitation, msg Message) (*Invitation, error) {
+	if s.inTx {
+		return inv.withoutToken(), nil
+	}
 	sendErr := s.send(ctx, msg)
-	recorded, _, recordErr := s.recordAttempt(ctx, inv, msg.Kind, sendErr, false)
+	recorded, _, recordErr := s.recordAttempt(ctx, inv, msg.Kind, s.sent(sendErr))
 	if recorded != nil {
 		inv = recorded
 	}
@@ -62,7 +85,7 @@ func (s *Service) deliver(ctx context.Context, inv *Invitation, msg Message) (*I
 		return inv.withoutToken(), fmt.Errorf("%w: %w", ErrDelivery, sendErr)
 	case recordErr != nil:
 		// The mail went out; only its record is missing, so DeliverDue may
-		// send it once more after the lease.
+		// send it once more after the lease. inv is what the store holds.
 		return inv.withoutToken(), fmt.Errorf("invitations: message sent, but its delivery could not be recorded: %w", recordErr)
 	}
 	return inv.withoutToken(), nil
@@ -76,20 +99,23 @@ const (
 	delivered
 	retrying
 	gaveUp
+	expired // not sent: the link had expired
 )
 
 var errNotDue = errors.New("message no longer due")
 
-// recordAttempt stores the outcome of an attempt at kind on inv, whose
-// stored version inv holds. If the invitation changed meanwhile the
-// outcome is applied to the new version, unless the message is no longer
-// due (revoked, accepted, regenerated), when there is nothing to record.
-func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind MessageKind, sendErr error, permanent bool) (*Invitation, outcome, error) {
+// recordAttempt stores what became of the due message of kind on inv, whose
+// stored version inv holds; apply writes it into the Delivery. If the
+// invitation changed meanwhile it is applied to the new version, unless
+// the message is no longer due (revoked, accepted, regenerated), when there
+// is nothing to record. inv itself is left as it was, so that a failed
+// record leaves the caller holding what the store holds.
+func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind MessageKind, apply func(*Delivery, time.Time) outcome) (*Invitation, outcome, error) {
 	first := true
 	load := func(ctx context.Context) (*Invitation, error) {
 		if first { // the version in hand is the one just stored
 			first = false
-			return inv, nil
+			return inv.Clone(), nil
 		}
 		return s.byID(inv.AccountID, inv.ID)(ctx)
 	}
@@ -98,7 +124,7 @@ func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind Messa
 		if cur.Delivery.Due != kind {
 			return errNotDue
 		}
-		result = s.applyOutcome(&cur.Delivery, now, sendErr, permanent)
+		result = apply(&cur.Delivery, now)
 		return nil
 	})
 	if errors.Is(err, errNotDue) {
@@ -110,28 +136,44 @@ func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind Messa
 	switch result {
 	case delivered:
 		s.emit(ctx, EventDelivered, now, out)
-	case gaveUp:
+	case gaveUp, expired:
 		s.emit(ctx, EventDeliveryFailed, now, out)
 	}
 	return out, result, nil
 }
 
-func (s *Service) applyOutcome(d *Delivery, now time.Time, sendErr error, permanent bool) outcome {
-	if sendErr == nil {
-		*d = Delivery{DeliveredAt: now}
-		return delivered
+// sent records the outcome of a send: delivered, or a failure to retry
+// after a backoff, or to give up on after the last attempt or a permanent
+// error.
+func (s *Service) sent(sendErr error) func(*Delivery, time.Time) outcome {
+	return func(d *Delivery, now time.Time) outcome {
+		if sendErr == nil {
+			*d = Delivery{DeliveredAt: now}
+			return delivered
+		}
+		d.Attempts++
+		d.LastError = truncateError(sendErr.Error())
+		if errors.Is(sendErr, ErrPermanent) || d.Attempts >= s.delivery.MaxAttempts {
+			d.Due, d.NextAttempt, d.FailedAt = "", time.Time{}, now
+			return gaveUp
+		}
+		d.NextAttempt = now.Add(s.backoff(d.Attempts)).Truncate(time.Microsecond)
+		return retrying
 	}
-	d.Attempts++
-	d.LastError = sendErr.Error()
-	if len(d.LastError) > maxErrorLength {
-		d.LastError = d.LastError[:maxErrorLength]
+}
+
+// linkExpired records a due message dropped unsent because its link expired.
+func linkExpired(d *Delivery, now time.Time) outcome {
+	d.Due, d.NextAttempt, d.FailedAt = "", time.Time{}, now
+	d.LastError = errLinkExpired.Error()
+	return expired
+}
+
+func truncateError(s string) string {
+	if len(s) <= maxErrorLength {
+		return s
 	}
-	if permanent || d.Attempts >= s.delivery.MaxAttempts {
-		d.Due, d.NextAttempt, d.FailedAt = "", time.Time{}, now
-		return gaveUp
-	}
-	d.NextAttempt = now.Add(s.backoff(d.Attempts)).Truncate(time.Microsecond)
-	return retrying
+	return s[:maxErrorLength]
 }
 
 // backoff is the delay after the n-th failed attempt: Backoff doubled for
@@ -146,16 +188,58 @@ func (s *Service) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// Deliver sends the due message of one invitation now, if it has one: the
+// call a host makes after committing a transaction in which a Service from
+// InTx invited, resent or regenerated. The message is claimed as DeliverDue
+// claims it, so that it is sent once even when DeliverDue runs at the same
+// time. An invitation with nothing due, or whose message another process
+// is sending or will retry after a backoff, is returned unchanged.
+//
+// It returns the invitation as stored after the attempt. A failed send
+// returns it with an error matching ErrDelivery; the message is retried by
+// DeliverDue as usual.
+func (s *Service) Deliver(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
+	if s.inTx {
+		return nil, ErrInTx
+	}
+	inv, err := s.byID(accountID, id)(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if inv.Delivery.Due == "" || inv.Delivery.NextAttempt.After(s.clock()) {
+		return inv.withoutToken(), nil
+	}
+	claimed, err := s.claim(ctx, inv)
+	if errors.Is(err, ErrConflict) {
+		// Changed or claimed meanwhile: whoever won sends it, if it is still due.
+		return s.Get(ctx, accountID, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, _, sendErr := s.attemptDue(ctx, claimed)
+	if sendErr != nil {
+		return out.withoutToken(), fmt.Errorf("%w: %w", ErrDelivery, sendErr)
+	}
+	return out.withoutToken(), nil
+}
+
 // DeliverDue sends the messages whose attempt is due: those whose first
-// attempt failed and whose backoff has passed, and those left behind by a
-// process that stopped between saving and sending. Run it on a schedule
-// (every minute, say) from as many processes as you like: each due message
-// is claimed with a compare-and-set before it is sent, so only one of them
-// sends it. A message whose invitation was accepted, declined, revoked or
-// regenerated meanwhile is dropped, not sent. The library starts no
-// goroutine of its own.
+// attempt failed and whose backoff has passed, those made inside a
+// caller's transaction (see InTx), and those left behind by a process that
+// stopped between saving and sending. Run it on a schedule (every minute,
+// say) from as many processes as you like: each due message is claimed
+// with a compare-and-set before it is sent, so only one of them sends it.
+// A message whose invitation was accepted, declined, revoked or
+// regenerated meanwhile is dropped, not sent; one whose link has expired
+// is not sent either, and its delivery is marked failed so that the admin
+// sees it and can send a new invitation. The library starts no goroutine
+// of its own.
 func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 	var r DeliveryReport
+	if s.inTx {
+		return r, ErrInTx
+	}
 	for {
 		due, err := s.store.ListDue(ctx, s.clock(), deliverBatch)
 		if err != nil {
@@ -176,13 +260,16 @@ func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 			}
 			claimedAny = true
 			r.Attempted++
-			switch s.attemptDue(ctx, claimed) {
+			_, result, _ := s.attemptDue(ctx, claimed)
+			switch result {
 			case delivered:
 				r.Delivered++
 			case retrying:
 				r.Retrying++
 			case gaveUp:
 				r.GaveUp++
+			case expired:
+				r.Expired++
 			}
 		}
 		// Claimed and failed messages are now due later, so a fresh read
@@ -205,22 +292,41 @@ func (s *Service) claim(ctx context.Context, inv *Invitation) (*Invitation, erro
 }
 
 // attemptDue renders and sends a claimed message, and records the outcome.
-func (s *Service) attemptDue(ctx context.Context, inv *Invitation) outcome {
+// It returns the invitation as stored after the record (the claimed one
+// when nothing could be recorded), the outcome and the send's error.
+func (s *Service) attemptDue(ctx context.Context, inv *Invitation) (*Invitation, outcome, error) {
 	kind := inv.Delivery.Due
+	if inv.StatusAt(s.clock()) == StatusExpired {
+		out, result, err := s.recordAttempt(ctx, inv, kind, linkExpired)
+		return keep(inv, out, err), unrecorded(result, err), errLinkExpired
+	}
 	var sendErr error
-	permanent := false
 	token, err := s.keys.rederive(inv.Token)
 	if err != nil {
 		// Only a new link can help: no retry will.
-		sendErr, permanent = fmt.Errorf("%w: regenerate the invitation", err), true
+		sendErr = Permanent(fmt.Errorf("%w: regenerate the invitation", err))
 	} else if msg, err := s.message(kind, inv, s.link.of(token)); err != nil {
-		sendErr, permanent = err, true
+		sendErr = Permanent(err)
 	} else {
 		sendErr = s.send(ctx, msg)
 	}
-	_, result, err := s.recordAttempt(ctx, inv, kind, sendErr, permanent)
+	out, result, err := s.recordAttempt(ctx, inv, kind, s.sent(sendErr))
+	return keep(inv, out, err), unrecorded(result, err), sendErr
+}
+
+// keep picks what to return after recording: the recorded invitation, or
+// the claimed one when nothing was recorded.
+func keep(claimed, recorded *Invitation, err error) *Invitation {
+	if err != nil || recorded == nil {
+		return claimed
+	}
+	return recorded
+}
+
+// unrecorded is the outcome of an attempt whose record failed: the claim
+// runs out and the message is tried again.
+func unrecorded(result outcome, err error) outcome {
 	if err != nil {
-		// The claim runs out and the message is tried again.
 		return retrying
 	}
 	return result

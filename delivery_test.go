@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -168,17 +169,22 @@ func TestDeliveryGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 // TestCrashBetweenSavingAndSending: the process dies inside the Mailer
-// (here: a panic); the stored invitation holds a due message, which
-// DeliverDue sends once the crashed attempt's lease has run out.
+// (here: its goroutine stops dead with runtime.Goexit, which no recover
+// catches); the stored invitation holds a due message, which DeliverDue
+// sends once the crashed attempt's lease has run out.
 func TestCrashBetweenSavingAndSending(t *testing.T) {
 	h := newHarness(t)
-	crashing := invitations.MailerFunc(func(context.Context, invitations.Message) error { panic("process killed") })
+	crashing := invitations.MailerFunc(func(context.Context, invitations.Message) error { runtime.Goexit(); return nil })
 	svc, err := invitations.New(h.store, crashing, h.cfg)
 	require.NoError(t, err)
-	func() {
-		defer func() { require.NotNil(t, recover()) }()
+	finished := false
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		_, _ = svc.Invite(context.Background(), input("acct-1", "ada@example.com"))
-	}()
+		finished = true
+	})
+	wg.Wait()
+	require.False(t, finished, "the Invite call never returned")
 	page, err := h.svc.List(context.Background(), invitations.ListQuery{AccountID: "acct-1"})
 	require.NoError(t, err)
 	require.Len(t, page.Invitations, 1)

@@ -49,7 +49,40 @@ var (
 	// concurrent changes to the same invitation. Stores return it for a
 	// version mismatch; the Service retries a few times before returning it.
 	ErrConflict = errors.New("invitations: concurrent update")
+
+	// ErrAlreadyMember reports an Invite, Resend or Regenerate for an email
+	// that already belongs to the account, as Config.IsMember says. Nothing
+	// is stored or sent.
+	ErrAlreadyMember = errors.New("invitations: email already belongs to the account")
+
+	// ErrPermanent marks a delivery error that no retry can fix (a mailbox
+	// that does not exist, a message the server refuses): wrap it with
+	// Permanent in a Mailer, and delivery is given up at once.
+	ErrPermanent = errors.New("invitations: permanent delivery failure")
+
+	// ErrInTx reports a call that would send mail on a Service returned by
+	// InTx: mail waits until the caller's transaction has committed (see
+	// Service.Deliver).
+	ErrInTx = errors.New("invitations: mail is not sent inside a transaction; call Deliver after commit")
 )
+
+// Permanent marks err as not worth retrying: the returned error matches both
+// ErrPermanent and err (errors.Is and errors.As see through it). A Mailer
+// returns it for a failure that will fail again, such as an SMTP 5xx reply;
+// the Service then gives up on the message at once instead of retrying it.
+// Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string        { return e.err.Error() }
+func (e *permanentError) Unwrap() error        { return e.err }
+func (e *permanentError) Is(target error) bool { return target == ErrPermanent }
 
 // errInvalidConfig is the cause of every error New returns for a bad Config;
 // it matches ErrInvalidInput so callers need only one sentinel.

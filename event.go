@@ -17,10 +17,13 @@ const (
 	EventRevoked      EventKind = "revoked"
 	EventAccepted     EventKind = "accepted"
 	EventDeclined     EventKind = "declined"
-	// EventDelivered: a message was accepted by the Mailer.
+	// EventDelivered: a message was accepted by the Mailer. It is reported
+	// after the send, from the call that sent it (Invite, Resend,
+	// Regenerate, Deliver or DeliverDue).
 	EventDelivered EventKind = "delivered"
-	// EventDeliveryFailed: a message failed its last allowed attempt; the
-	// admin should Resend or CopyLink.
+	// EventDeliveryFailed: a message was given up: it failed its last
+	// allowed attempt, failed permanently, or its link expired before it
+	// could be sent. The admin should Resend, CopyLink or Regenerate.
 	EventDeliveryFailed EventKind = "delivery_failed"
 )
 
@@ -29,13 +32,16 @@ type Event struct {
 	Kind EventKind
 	// At is the Service's clock reading when the change was made.
 	At time.Time
+	// Actor is who made the change, from WithActor on the context of the
+	// call; "" when none was given.
+	Actor string
 	// Invitation is a copy of the invitation as stored, without token
-	// material.
+	// material (its Token.KeyID aside, which is not secret).
 	Invitation Invitation
 }
 
 func (s *Service) emit(ctx context.Context, kind EventKind, at time.Time, inv *Invitation) {
 	if s.onEvent != nil {
-		s.onEvent(ctx, Event{Kind: kind, At: at, Invitation: inv.public()})
+		s.onEvent(ctx, Event{Kind: kind, At: at, Actor: actorOf(ctx), Invitation: inv.public()})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/invitekit/invitations"
@@ -135,4 +136,12 @@ func (h *harness) inStatus(status invitations.Status) (inv *invitations.Invitati
 	}
 	require.NoError(h.t, err)
 	return h.get(inv.ID), token
+}
+
+// assertNoTokenSecrets checks that token material handed out by the
+// Service holds nothing but the key ID, which is not secret.
+func assertNoTokenSecrets(t *testing.T, m invitations.TokenMaterial) {
+	t.Helper()
+	assert.Empty(t, m.Nonce, "no nonce leaves the Service")
+	assert.Empty(t, m.Hash, "no token hash leaves the Service")
 }

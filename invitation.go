@@ -70,7 +70,9 @@ type Invitation struct {
 	DeclinedAt time.Time `json:"declined_at,omitzero"`
 	RevokedAt  time.Time `json:"revoked_at,omitzero"`
 
-	// SendCount is how many times the invitation was mailed, first send included.
+	// SendCount is how many messages carrying a link were made for the
+	// invitation (Invite, each Resend and Regenerate), whether or not they
+	// were delivered: see Delivery for that.
 	SendCount int `json:"send_count"`
 	// Version increases by one with every stored change; Stores use it for
 	// compare-and-set (see Store.Update).
@@ -80,6 +82,8 @@ type Invitation struct {
 	Delivery Delivery `json:"delivery"`
 
 	// Token is the material behind the current link. It prints redacted.
+	// Invitations the Service returns carry only its KeyID, which is not
+	// secret.
 	Token TokenMaterial `json:"-"`
 }
 
@@ -111,10 +115,12 @@ func (inv *Invitation) StatusAt(now time.Time) Status {
 	return inv.State
 }
 
-// ActionsAt lists what an admin may do at the instant now, in menu order.
-// A valid pending invitation can be resent, copied, edited or revoked; an
-// expired one can get a new link, be edited or be revoked; an accepted,
-// declined or revoked one offers nothing.
+// ActionsAt lists what an admin may do at the instant now, in menu order,
+// by the rules alone. A valid pending invitation can be resent, copied,
+// edited or revoked; an expired one can get a new link, be edited or be
+// revoked; an accepted, declined or revoked one offers nothing. To build a
+// menu, prefer Service.Actions: it also knows which secrets the Service
+// still holds.
 func (inv *Invitation) ActionsAt(now time.Time) []Action {
 	switch inv.StatusAt(now) {
 	case StatusPending:
@@ -203,17 +209,16 @@ func (m TokenMaterial) Clone() TokenMaterial {
 }
 
 // withoutToken drops the token material of an invitation the Service owns
-// before handing it to a caller.
+// before handing it to a caller. The key ID stays: it is not secret, and
+// Service.Actions reads it to tell a link whose secret was retired.
 func (inv *Invitation) withoutToken() *Invitation {
-	inv.Token = TokenMaterial{}
+	inv.Token = TokenMaterial{KeyID: inv.Token.KeyID}
 	return inv
 }
 
 // public is a copy without token material, for events and messages.
 func (inv *Invitation) public() Invitation {
-	c := *inv.Clone()
-	c.Token = TokenMaterial{}
-	return c
+	return *inv.Clone().withoutToken()
 }
 
 // LogValue implements slog.LogValuer: the identifying fields only, never

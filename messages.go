@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Metadata keys the messages read. Set them per invitation in
@@ -52,28 +54,79 @@ func newMessageData(kind MessageKind, inv *Invitation, link string) *MessageData
 	if name := inv.Metadata[MetadataAccountName]; name != "" {
 		d.AccountName = name
 	}
-	d.ExpiresAt = inv.ExpiresAt.In(zone(inv.Metadata[MetadataTimeZone]))
+	loc, _ := zone(inv.Metadata[MetadataTimeZone])
+	d.ExpiresAt = inv.ExpiresAt.In(loc)
 	d.Expires = d.ExpiresAt.Format(expiryLayout)
 	return d
 }
 
-// zones caches time zones: loading one reads the tz database from disk.
-var zones sync.Map // name -> *time.Location
+// maxCachedZones bounds the time-zone cache. Invite accepts only zones
+// that load, and the tz database holds about 600 names, so the bound is
+// never reached by honest use; it keeps a flood of odd spellings
+// ("europe/berlin", "Europe/Berlin/") from growing the process without end.
+const maxCachedZones = 1024
 
-// zone returns the named IANA time zone, or UTC for "" or an unknown name.
-func zone(name string) *time.Location {
+// zones caches time zones: loading one reads the tz database from disk.
+var zones struct {
+	sync.RWMutex
+	byName map[string]*time.Location
+}
+
+// zone returns the named IANA time zone and true, or UTC and false for an
+// unknown name; "" is UTC.
+func zone(name string) (*time.Location, bool) {
 	if name == "" {
-		return time.UTC
+		return time.UTC, true
 	}
-	if loc, ok := zones.Load(name); ok {
-		return loc.(*time.Location)
+	zones.RLock()
+	loc := zones.byName[name]
+	zones.RUnlock()
+	if loc != nil {
+		return loc, true
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		loc = time.UTC
+		return time.UTC, false
 	}
-	zones.Store(name, loc)
-	return loc
+	zones.Lock()
+	if zones.byName == nil {
+		zones.byName = make(map[string]*time.Location)
+	}
+	if len(zones.byName) < maxCachedZones {
+		zones.byName[name] = loc
+	}
+	zones.Unlock()
+	return loc, true
+}
+
+// cachedZones is how many zones the cache holds, for tests.
+func cachedZones() int {
+	zones.RLock()
+	defer zones.RUnlock()
+	return len(zones.byName)
+}
+
+// MaxSubjectLength is the most characters a Message.Subject has: whatever
+// the templates and metadata produce, a subject is one line of at most
+// this many characters, cut with an ellipsis.
+const MaxSubjectLength = 200
+
+// subjectLine makes a subject one header line: line breaks and other white
+// space folded into single spaces, control characters dropped, at most
+// MaxSubjectLength characters.
+func subjectLine(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	if utf8.RuneCountInString(s) <= MaxSubjectLength {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == MaxSubjectLength-1 {
+			return strings.TrimRight(s[:i], " ") + "…"
+		}
+		n++
+	}
+	return s
 }
 
 // renderer turns message data into a subject and bodies.

@@ -72,12 +72,30 @@ func TestMessageHTMLEscapesInput(t *testing.T) {
 	assert.Equal(t, 6, strings.Count(msg.HTML, "<"+"p"), "no paragraphs beyond the layout's six")
 }
 
-func TestUnknownTimeZoneFallsBackToUTC(t *testing.T) {
+// TestUnknownTimeZone: Invite refuses a zone that does not load; one that
+// is already stored (written before the rule, or by another tool) is
+// written in UTC rather than failing the mail.
+func TestUnknownTimeZone(t *testing.T) {
+	ctx := context.Background()
 	h := newHarness(t)
-	_, err := h.svc.Invite(context.Background(), invitations.InviteInput{
+	_, err := h.svc.Invite(ctx, invitations.InviteInput{
 		AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"},
 		Metadata: map[string]string{"time_zone": "Not/AZone"},
 	})
+	var inputErr *invitations.InputError
+	require.ErrorAs(t, err, &inputErr)
+	assert.Equal(t, "metadata", inputErr.Field)
+	assert.Empty(t, h.mailer.Messages(), "nothing sent")
+	assert.Zero(t, h.store.Len(), "nothing stored")
+
+	inv, err := h.svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}})
+	require.NoError(t, err)
+	stored, err := h.store.Get(ctx, "acme", inv.ID)
+	require.NoError(t, err)
+	stored.Metadata = map[string]string{"time_zone": "Not/AZone"}
+	stored.Version++
+	require.NoError(t, h.store.Update(ctx, stored, stored.Version-1))
+	_, err = h.svc.Resend(ctx, "acme", inv.ID)
 	require.NoError(t, err)
 	assert.Contains(t, h.mailer.Last().Text, "Monday, 9 November 2026 at 09:30 UTC.")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -34,6 +35,10 @@ type Service struct {
 	onEvent  func(context.Context, Event)
 	render   renderer
 	delivery DeliveryPolicy
+	isMember func(ctx context.Context, accountID, email string) (bool, error)
+	// inTx marks a Service returned by InTx: its store is bound to the
+	// caller's transaction, so it records mail as due and sends none.
+	inTx bool
 }
 
 // New checks the configuration and returns a Service. Errors match
@@ -77,8 +82,31 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	}
 	return &Service{
 		store: store, mailer: mailer, keys: keys, link: link, ttl: ttl,
-		now: now, onEvent: cfg.OnEvent, render: render, delivery: delivery,
+		now: now, onEvent: cfg.OnEvent, render: render, delivery: delivery, isMember: cfg.IsMember,
 	}, nil
+}
+
+// InTx returns a Service that shares everything with s (keys, settings,
+// Mailer, OnEvent, IsMember) but works on st, a Store bound to the
+// caller's transaction (sqlstore's Store.WithTx), and sends no mail: a
+// message its calls make is stored as due, to be sent by Deliver after the
+// caller commits, or by the next DeliverDue. If the transaction rolls
+// back, nothing of the call remains and nothing is ever sent.
+//
+//	tx, err := db.BeginTx(ctx, nil)
+//	...
+//	defer tx.Rollback()
+//	inv, err := svc.InTx(store.WithTx(tx)).Accept(ctx, token)
+//	... insert the membership with tx ...
+//	err = tx.Commit()
+//
+// Deliver and DeliverDue on the returned Service fail with ErrInTx. Events
+// reach OnEvent as the changes are made, before the caller commits.
+func (s *Service) InTx(st Store) *Service {
+	c := *s
+	c.store = st
+	c.inTx = true
+	return &c
 }
 
 // Format implements fmt.Formatter: a Service prints without its keys.
@@ -126,6 +154,9 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	if err != nil {
 		return nil, err // nothing stored for a message that cannot be rendered
 	}
+	if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
+		return nil, err
+	}
 	if err := s.store.Create(ctx, inv); err != nil {
 		return nil, storeError(err)
 	}
@@ -133,11 +164,24 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	return s.deliver(ctx, inv, msg)
 }
 
-func newInvitation(in InviteInput) (*Invitation, error) {
-	if strings.TrimSpace(in.AccountID) == "" {
-		return nil, inputError("account_id", "is required")
+// checkMember refuses the email of a member of the account, when the host
+// said how to tell (Config.IsMember).
+func (s *Service) checkMember(ctx context.Context, accountID, email string) error {
+	if s.isMember == nil {
+		return nil
 	}
-	if err := checkText("account_id", in.AccountID, MaxIDLength, true); err != nil {
+	member, err := s.isMember(ctx, accountID, email)
+	if err != nil {
+		return fmt.Errorf("invitations: IsMember: %w", err)
+	}
+	if member {
+		return ErrAlreadyMember
+	}
+	return nil
+}
+
+func newInvitation(in InviteInput) (*Invitation, error) {
+	if err := checkAccountID(in.AccountID); err != nil {
 		return nil, err
 	}
 	email, err := NormalizeEmail(in.Email)
@@ -182,6 +226,9 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 		}
 		token, err := s.keys.rederive(inv.Token)
 		if err != nil {
+			return err
+		}
+		if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
 			return err
 		}
 		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
@@ -231,6 +278,9 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 			}
 		default:
 			return ErrNotPending
+		}
+		if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
+			return err
 		}
 		token, material := s.keys.issue()
 		inv.Token = material
@@ -300,24 +350,35 @@ func (s *Service) Get(ctx context.Context, accountID string, id uuid.UUID) (*Inv
 type ListQuery struct {
 	AccountID string
 	Status    Status // "" for all statuses
-	Limit     int    // 0 means DefaultPageSize; capped at MaxPageSize
-	After     string // ListPage.Next of the previous page; "" for the first
+	// Search, when not empty, keeps the invitations whose email starts
+	// with it, case-insensitively ("ada" finds ada@example.com). It
+	// combines with Status and with the cursor.
+	Search string
+	Limit  int    // 0 means DefaultPageSize; capped at MaxPageSize
+	After  string // ListPage.Next of the previous page; "" for the first
 }
 
-// ListPage is one page of invitations.
+// ListPage is one page of invitations. Its JSON form is what an admin API
+// can return as is: {"invitations": [...], "next": ""}.
 type ListPage struct {
-	Invitations []*Invitation
-	Next        string // cursor for the next page; "" on the last page
+	// Invitations is never nil: an empty page encodes as [].
+	Invitations []*Invitation `json:"invitations"`
+	// Next is the cursor for the next page; "" on the last page.
+	Next string `json:"next"`
 }
 
 // List returns a page of the account's invitations, newest first. The
 // status filter is judged at the Service's current time.
 func (s *Service) List(ctx context.Context, q ListQuery) (*ListPage, error) {
-	if q.AccountID == "" {
-		return nil, inputError("account_id", "is required")
+	if err := checkAccountID(q.AccountID); err != nil {
+		return nil, err
 	}
 	if q.Status != "" && !q.Status.valid() {
 		return nil, inputError("status", "is not a known status")
+	}
+	search, err := normalizeSearch(q.Search)
+	if err != nil {
+		return nil, err
 	}
 	limit := q.Limit
 	switch {
@@ -332,42 +393,110 @@ func (s *Service) List(ctx context.Context, q ListQuery) (*ListPage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !isASCII(search) {
+		// Emails are ASCII (see NormalizeEmail): nothing can match.
+		return &ListPage{Invitations: []*Invitation{}}, nil
+	}
 	// One extra row tells whether another page follows.
 	rows, err := s.store.List(ctx, ListFilter{
-		AccountID: q.AccountID, Status: q.Status, Now: s.clock(), Limit: limit + 1, After: after,
+		AccountID: q.AccountID, Status: q.Status, Search: search, Now: s.clock(), Limit: limit + 1, After: after,
 	})
 	if err != nil {
 		return nil, storeError(err)
 	}
 	page := &ListPage{Invitations: rows}
+	if rows == nil {
+		page.Invitations = []*Invitation{}
+	}
 	if len(rows) > limit {
 		page.Invitations = rows[:limit]
 		last := rows[limit-1]
 		page.Next = encodeCursor(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	for _, inv := range page.Invitations {
-		inv.Token = TokenMaterial{}
+		inv.withoutToken()
 	}
 	return page, nil
 }
 
+// normalizeSearch checks a search prefix and returns it as emails are
+// stored: trimmed and lower-cased.
+func normalizeSearch(search string) (string, error) {
+	search = strings.ToLower(strings.TrimSpace(search))
+	if err := checkText("search", search, MaxEmailLength, false); err != nil {
+		return "", err
+	}
+	return search, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// Count returns how many invitations the account has in each status at
+// the Service's current time, for the badges of a Users page's tabs. Every
+// Status is a key of the map, with 0 where there are none.
+func (s *Service) Count(ctx context.Context, accountID string) (map[Status]int, error) {
+	if err := checkAccountID(accountID); err != nil {
+		return nil, err
+	}
+	counts, err := s.store.Count(ctx, accountID, s.clock())
+	if err != nil {
+		return nil, storeError(err)
+	}
+	out := make(map[Status]int, 5)
+	for _, st := range []Status{StatusPending, StatusExpired, StatusAccepted, StatusDeclined, StatusRevoked} {
+		out[st] = counts[st]
+	}
+	return out, nil
+}
+
 // Purge deletes the invitations that ended before the given time: those
 // accepted, declined or revoked before it, and those whose link expired
-// before it without being accepted. Run it on a schedule; it returns how
-// many it deleted.
+// before it without being accepted. A pending invitation whose link still
+// works at the Service's clock is never deleted, whatever the time given.
+// Run it on a schedule; it returns how many it deleted.
 func (s *Service) Purge(ctx context.Context, before time.Time) (int, error) {
-	n, err := s.store.DeleteEnded(ctx, before.UTC().Truncate(time.Microsecond))
+	before = before.UTC().Truncate(time.Microsecond)
+	expiredBefore := s.clock()
+	if before.Before(expiredBefore) {
+		expiredBefore = before
+	}
+	n, err := s.store.DeleteEnded(ctx, before, expiredBefore)
 	if err != nil {
 		return n, storeError(err)
 	}
 	return n, nil
 }
 
+// Actions lists what an admin can do with inv now, in menu order: exactly
+// the calls that will succeed at the Service's clock. It differs from
+// ActionsAt, the pure rule, for a pending link issued under a secret the
+// Service no longer holds: such a link can be neither resent nor copied,
+// but it can be regenerated. It reads inv.Token.KeyID, which the Service
+// leaves on the invitations it returns, and makes no store call. Use
+// Actions for the "•••" menu; use ActionsAt where no Service is at hand.
+func (s *Service) Actions(inv *Invitation) []Action {
+	now := s.clock()
+	actions := inv.ActionsAt(now)
+	if inv.StatusAt(now) == StatusPending && inv.Token.KeyID != "" && s.keys.byID(inv.Token.KeyID) == nil {
+		return []Action{ActionRegenerate, ActionUpdateRoles, ActionRevoke}
+	}
+	return actions
+}
+
 // Lookup returns the invitation of a link, for the page the link opens. It
 // changes nothing (mail scanners open links too). An expired link gives the
-// invitation together with ErrExpired, so the page can say so; an ended
-// invitation gives ErrNotPending; a malformed, unknown or superseded token
-// gives ErrInvalidToken.
+// invitation together with ErrExpired, so the page can say so; an
+// accepted, declined or revoked invitation gives the invitation together
+// with ErrNotPending, so the page can say which ("you already joined: sign
+// in"); a malformed, unknown or superseded token gives nil and
+// ErrInvalidToken.
 func (s *Service) Lookup(ctx context.Context, token string) (*Invitation, error) {
 	p, err := s.keys.parseToken(token)
 	if err != nil {
@@ -383,14 +512,16 @@ func (s *Service) Lookup(ctx context.Context, token string) (*Invitation, error)
 	case StatusExpired:
 		return inv.withoutToken(), ErrExpired
 	}
-	return nil, ErrNotPending
+	return inv.withoutToken(), ErrNotPending
 }
 
 // Accept accepts the invitation of a link while the link is valid, and
 // returns it: the caller then grants the invitee its Roles in its AccountID.
 // Of any number of concurrent Accept, Decline and Revoke calls on one
 // invitation exactly one succeeds. An expired link gives the invitation
-// with ErrExpired.
+// with ErrExpired. An invitation that already ended gives the invitation
+// with ErrNotPending: an Accept whose reply was lost can be retried and
+// still learn the account and roles (State is StatusAccepted).
 func (s *Service) Accept(ctx context.Context, token string) (*Invitation, error) {
 	return s.answer(ctx, token, EventAccepted, func(inv *Invitation, now time.Time) {
 		inv.State, inv.AcceptedAt = StatusAccepted, now
@@ -419,8 +550,8 @@ func (s *Service) answer(ctx context.Context, token string, kind EventKind, end 
 		dropMail(inv)
 		return nil
 	})
-	if errors.Is(err, ErrExpired) && inv != nil {
-		return inv.withoutToken(), ErrExpired
+	if inv != nil && (errors.Is(err, ErrExpired) || errors.Is(err, ErrNotPending)) {
+		return inv.withoutToken(), err
 	}
 	if err != nil {
 		return nil, err
@@ -445,6 +576,9 @@ type loader func(ctx context.Context) (*Invitation, error)
 
 func (s *Service) byID(accountID string, id uuid.UUID) loader {
 	return func(ctx context.Context) (*Invitation, error) {
+		if err := checkAccountID(accountID); err != nil {
+			return nil, err
+		}
 		inv, err := s.store.Get(ctx, accountID, id)
 		if err != nil {
 			return nil, storeError(err)
@@ -505,7 +639,7 @@ func (s *Service) message(kind MessageKind, inv *Invitation, link string) (Messa
 		return Message{}, err
 	}
 	return Message{
-		Kind: kind, To: inv.Email, Link: link, Subject: subject, Text: text, HTML: html,
+		Kind: kind, To: inv.Email, Link: link, Subject: subjectLine(subject), Text: text, HTML: html,
 		Invitation: inv.public(),
 	}, nil
 }
@@ -542,6 +676,11 @@ func decodeCursor(s string) (*Cursor, error) {
 		return nil, inputError("after", "is not a cursor from a previous page")
 	}
 	c := &Cursor{CreatedAt: time.UnixMicro(int64(binary.BigEndian.Uint64(raw[:8]))).UTC()}
+	if y := c.CreatedAt.Year(); y < 1970 || y > 9999 {
+		// Not a time any invitation was created at, and past what some
+		// databases can even compare against.
+		return nil, inputError("after", "is not a cursor from a previous page")
+	}
 	copy(c.ID[:], raw[8:])
 	return c, nil
 }

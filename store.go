@@ -3,6 +3,7 @@ package invitations
 import (
 	"bytes"
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,7 +26,9 @@ type Store interface {
 	// AccountID and Email has State StatusPending, it stores nothing and
 	// returns an *AlreadyInvitedError naming that invitation (it matches
 	// ErrAlreadyInvited). Two concurrent Creates for one (AccountID, Email)
-	// must not both succeed.
+	// must not both succeed. When it cannot tell which invitation holds
+	// the email (it kept ending and coming back under concurrent changes)
+	// it may return ErrConflict.
 	Create(ctx context.Context, inv *Invitation) error
 
 	// Get returns the invitation with this ID in this account, or
@@ -41,14 +44,22 @@ type Store interface {
 	// by inv (the Service never changes ID, AccountID, Email or CreatedAt), if and only if the stored Version equals expectedVersion
 	// (compare-and-set); inv.Version holds the new version. It returns
 	// ErrConflict when the stored version differs and ErrNotFound when the
-	// invitation does not exist (or was purged).
+	// invitation does not exist (or was purged). An update that would make
+	// a second pending invitation of one AccountID and Email stores nothing
+	// and returns an error matching ErrAlreadyInvited.
 	Update(ctx context.Context, inv *Invitation, expectedVersion int64) error
 
 	// List returns up to f.Limit invitations of f.AccountID matching
-	// f.Status at f.Now, ordered newest first by (CreatedAt, ID) descending,
-	// starting strictly after f.After when it is not nil. Its cost must not
-	// grow with other accounts' invitations nor with the page's position.
+	// f.Status at f.Now and f.Search, ordered newest first by (CreatedAt,
+	// ID) descending, starting strictly after f.After when it is not nil.
+	// Its cost must not grow with other accounts' invitations nor with the
+	// page's position.
 	List(ctx context.Context, f ListFilter) ([]*Invitation, error)
+
+	// Count returns how many invitations of the account are in each status
+	// at now (StatusExpired for pending ones whose ExpiresAt is at or
+	// before now, as in ListFilter). Statuses with none may be left out.
+	Count(ctx context.Context, accountID string, now time.Time) (map[Status]int, error)
 
 	// ListDue returns up to limit invitations, of any account, whose
 	// Delivery.Due is set and Delivery.NextAttempt is at or before now,
@@ -56,10 +67,11 @@ type Store interface {
 	// index on the due invitations, not a scan of all of them.
 	ListDue(ctx context.Context, now time.Time, limit int) ([]*Invitation, error)
 
-	// DeleteEnded deletes the invitations that ended strictly before the
-	// given time: accepted, declined or revoked before it (see EndedAt), or
-	// pending with ExpiresAt before it. It returns how many it deleted.
-	DeleteEnded(ctx context.Context, before time.Time) (int, error)
+	// DeleteEnded deletes the invitations accepted, declined or revoked
+	// strictly before endedBefore (see EndedAt), and the pending ones whose
+	// ExpiresAt is strictly before expiredBefore. It returns how many it
+	// deleted.
+	DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error)
 }
 
 // ListFilter is one page request from the Service to a Store.
@@ -71,6 +83,9 @@ type ListFilter struct {
 	Status Status
 	// Now is the instant the pending and expired filters are judged at.
 	Now time.Time
+	// Search, when not empty, keeps the invitations whose Email starts
+	// with it. The Service passes it lower-cased, as emails are stored.
+	Search string
 	// Limit is the most invitations to return; always at least 1.
 	Limit int
 	// After is the position of the last invitation of the previous page,
@@ -88,7 +103,8 @@ type Cursor struct {
 // aside. Stores that filter in Go (memstore, test doubles) use it so that
 // they read the pending/expired split exactly as the Service does.
 func (f *ListFilter) Matches(inv *Invitation) bool {
-	return inv.AccountID == f.AccountID && (f.Status == "" || inv.StatusAt(f.Now) == f.Status)
+	return inv.AccountID == f.AccountID && (f.Status == "" || inv.StatusAt(f.Now) == f.Status) &&
+		strings.HasPrefix(inv.Email, f.Search)
 }
 
 // CompareNewestFirst orders invitations as List returns them: by CreatedAt

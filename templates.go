@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
-	"strings"
 	texttemplate "text/template"
 	"time"
 )
@@ -75,7 +74,7 @@ func (t *Templates) render(d *MessageData) (subject, text, html string, err erro
 		return "", "", "", fmt.Errorf("%w: %s html: %w", ErrRender, d.Kind, err)
 	}
 	// A subject is one header line: fold any line break a template made.
-	subject = strings.Join(strings.Fields(s.String()), " ")
+	subject = subjectLine(s.String())
 	if subject == "" {
 		return "", "", "", fmt.Errorf("%w: %s subject is empty", ErrRender, d.Kind)
 	}

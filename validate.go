@@ -97,6 +97,19 @@ func checkDomain(domain string) error {
 	return nil
 }
 
+// checkAccountID accepts an account ID as the host gave it, provided it
+// cannot be confused with another: no surrounding spaces (" acme" would
+// list nothing under "acme"), no control characters.
+func checkAccountID(id string) error {
+	if strings.TrimSpace(id) == "" {
+		return inputError("account_id", "is required")
+	}
+	if strings.TrimSpace(id) != id {
+		return inputError("account_id", "must not start or end with spaces")
+	}
+	return checkText("account_id", id, MaxIDLength, true)
+}
+
 // normalizeRoles trims each role, drops duplicates (keeping the first
 // occurrence's order) and requires at least one.
 func normalizeRoles(roles []string) ([]string, error) {
@@ -142,8 +155,13 @@ func checkMetadata(md map[string]string) error {
 		if err := checkText("metadata", k, MaxMetadataKey, true); err != nil {
 			return err
 		}
-		if len(v) > MaxMetadataValue || !utf8.ValidString(v) {
-			return inputError("metadata", "values must be valid UTF-8 of at most 1024 bytes")
+		if err := checkText("metadata", v, MaxMetadataValue, false); err != nil {
+			return err
+		}
+	}
+	if tz := md[MetadataTimeZone]; tz != "" {
+		if _, ok := zone(tz); !ok {
+			return inputError("metadata", "time_zone is not a known IANA time zone")
 		}
 	}
 	return nil

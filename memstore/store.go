@@ -260,8 +260,23 @@ func (s *Store) List(ctx context.Context, f invitations.ListFilter) ([]*invitati
 	return out, nil
 }
 
+// Count implements invitations.Store. It reads the account's invitations
+// once, so it costs O(n) in the size of that account only.
+func (s *Store) Count(ctx context.Context, accountID string, now time.Time) (map[invitations.Status]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	counts := make(map[invitations.Status]int, 5)
+	for _, inv := range s.accounts[accountID] {
+		counts[inv.StatusAt(now)]++
+	}
+	return counts, nil
+}
+
 // DeleteEnded implements invitations.Store.
-func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) {
+func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -270,7 +285,7 @@ func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) 
 	touched := make(map[string]bool)
 	n := 0
 	for id, inv := range s.byID {
-		if !endedBefore(inv, before) {
+		if !ended(inv, endedBefore, expiredBefore) {
 			continue
 		}
 		delete(s.byID, id)
@@ -297,11 +312,11 @@ func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) 
 	return n, nil
 }
 
-func endedBefore(inv *invitations.Invitation, before time.Time) bool {
+func ended(inv *invitations.Invitation, endedBefore, expiredBefore time.Time) bool {
 	if inv.State == invitations.StatusPending {
-		return inv.ExpiresAt.Before(before)
+		return inv.ExpiresAt.Before(expiredBefore)
 	}
-	return inv.EndedAt().Before(before)
+	return inv.EndedAt().Before(endedBefore)
 }
 
 // oldestFirst is the reverse of the List order, so that new invitations,

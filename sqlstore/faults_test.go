@@ -52,6 +52,8 @@ func TestMigrateFailedCommit(t *testing.T) {
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(1, "001_create_invitations.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	mock.ExpectExec(q("ALTER TABLE invitations")).WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(2, "002_delivery.sql").WillReturnResult(sqlmock.NewResult(1, 1))
+	mock.ExpectExec(q("-- Search by email prefix")).WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(3, "003_search_count.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	commitErr := errors.New("could not serialize access")
 	mock.ExpectExec(q("COMMIT")).WillReturnError(commitErr)
 

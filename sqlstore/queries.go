@@ -30,7 +30,7 @@ const tokenColumns = 3
 
 // queries are the statements of one Store, built once by New.
 type queries struct {
-	insert, pendingID, get, byHash, version, deleteEnded, listDue string
+	insert, pendingID, get, byHash, version, deleteEnded, listDue, count string
 	update, updateKeepToken                                       string
 	listHead                                                      string // SELECT ... FROM ... WHERE account_id = $1
 }
@@ -66,13 +66,18 @@ func buildQueries(d Dialect, table string) queries {
 			" WHERE id = " + p(kept+1) + " AND account_id = " + p(kept+2) + " AND version = " + p(kept+3) +
 			" AND token_hash = " + p(kept+4),
 		version: "SELECT version FROM " + table + " WHERE id = " + p(1) + " AND account_id = " + p(2),
-		deleteEnded: "DELETE FROM " + table + " WHERE (state = 'pending' AND expires_at < " + p(1) + ")" +
+		deleteEnded: "DELETE FROM " + table + " WHERE (state = 'pending' AND expires_at < " + p(2) + ")" +
 			" OR (state = 'accepted' AND accepted_at < " + p(1) + ")" +
 			" OR (state = 'declined' AND declined_at < " + p(1) + ")" +
 			" OR (state = 'revoked' AND revoked_at < " + p(1) + ")",
 		listDue: "SELECT " + columns + " FROM " + table + " WHERE delivery_due <> '' AND delivery_next_at <= " + p(1) +
 			" ORDER BY delivery_next_at, id LIMIT " + p(2),
 		listHead: "SELECT " + columns + " FROM " + table + " WHERE account_id = " + p(1),
+		// Totals per stored state off the (account, state, ...) index, and
+		// the expired among the pending off the partial expiry index.
+		count: "SELECT state, count(*) FROM " + table + " WHERE account_id = " + p(1) + " GROUP BY state" +
+			" UNION ALL SELECT 'expired', count(*) FROM " + table + " WHERE account_id = " + p(1) +
+			" AND state = 'pending' AND expires_at <= " + p(2),
 	}
 }
 
@@ -95,6 +100,18 @@ func (q *queries) list(d Dialect, f invitations.ListFilter) (string, []any) {
 		sb.WriteString(" AND state = 'pending' AND expires_at <= " + bind(d.timeValue(f.Now)))
 	default:
 		sb.WriteString(" AND state = " + bind(string(f.Status)))
+	}
+	if f.Search != "" {
+		// A prefix is the range [prefix, prefix with its last byte + 1):
+		// byte-wise, so that the (account_id, email) index serves it.
+		// Emails are ASCII (the Service finds nothing for other prefixes),
+		// so the upper bound is ASCII too.
+		email := "email"
+		if d == Postgres {
+			email = `email COLLATE "C"`
+		}
+		upper := f.Search[:len(f.Search)-1] + string(f.Search[len(f.Search)-1]+1)
+		sb.WriteString(" AND " + email + " >= " + bind(f.Search) + " AND " + email + " < " + bind(upper))
 	}
 	if f.After != nil {
 		sb.WriteString(" AND (created_at, id) < (" + bind(d.timeValue(f.After.CreatedAt)) + ", " + bind(f.After.ID.String()) + ")")

@@ -16,21 +16,29 @@ type stmtCache struct {
 	stmts map[string]*sql.Stmt
 }
 
-func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+func (c *stmtCache) lookup(query string) *sql.Stmt {
 	c.mu.RLock()
-	stmt := c.stmts[query]
-	c.mu.RUnlock()
-	if stmt != nil {
+	defer c.mu.RUnlock()
+	return c.stmts[query]
+}
+
+func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	if stmt := c.lookup(query); stmt != nil {
 		return stmt, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if stmt := c.stmts[query]; stmt != nil {
-		return stmt, nil
-	}
+	// Prepare outside the lock: a prepare can stall (on PostgreSQL, behind
+	// a lock on the table) and no call may wait on another call's prepare
+	// beyond its own context. Two calls that miss together both prepare;
+	// the second to finish closes its statement.
 	stmt, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur := c.stmts[query]; cur != nil {
+		_ = stmt.Close()
+		return cur, nil
 	}
 	if c.stmts == nil {
 		c.stmts = make(map[string]*sql.Stmt)
@@ -50,8 +58,15 @@ func (c *stmtCache) close() error {
 	return errors.Join(errs...)
 }
 
-// exec runs a statement through the cache.
+// exec runs a statement through the cache, or on the caller's
+// transaction for a Store from WithTx.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s.tx != nil {
+		if stmt := s.stmts.lookup(query); stmt != nil {
+			return s.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		}
+		return s.tx.ExecContext(ctx, query, args...)
+	}
 	stmt, err := s.stmts.get(ctx, s.db, query)
 	if err != nil {
 		return nil, err
@@ -59,8 +74,14 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return stmt.ExecContext(ctx, args...)
 }
 
-// query runs a query through the cache.
+// query runs a query as exec does.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s.tx != nil {
+		if stmt := s.stmts.lookup(query); stmt != nil {
+			return s.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+		}
+		return s.tx.QueryContext(ctx, query, args...)
+	}
 	stmt, err := s.stmts.get(ctx, s.db, query)
 	if err != nil {
 		return nil, err
@@ -68,9 +89,15 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return stmt.QueryContext(ctx, args...)
 }
 
-// queryRow runs a one-row query through the cache; a failure to prepare
+// queryRow runs a one-row query as exec does; a failure to prepare
 // surfaces from Scan, as database/sql does for QueryRow.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	if s.tx != nil {
+		if stmt := s.stmts.lookup(query); stmt != nil {
+			return s.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+		}
+		return s.tx.QueryRowContext(ctx, query, args...)
+	}
 	stmt, err := s.stmts.get(ctx, s.db, query)
 	if err != nil {
 		return errRow{err}

@@ -1,6 +1,10 @@
 // Package sqlstore is an invitations.Store on database/sql, for PostgreSQL
 // (15 and later) and SQLite.
 //
+// A Store from WithTx runs every call in the caller's transaction: with
+// Service.InTx, invitations and acceptances commit or roll back together
+// with the host's own writes.
+//
 // It imports no driver: open the *sql.DB with the driver of your choice and
 // pass its Dialect. Create the schema with Store.Migrate, or apply the files
 // of Migrations with your own migration tool. Every call is one statement;
@@ -30,10 +34,11 @@ const DefaultTable = "invitations"
 // concurrent use, by one process or many.
 type Store struct {
 	db      *sql.DB
+	tx      *sql.Tx // set on a Store from WithTx
 	dialect Dialect
 	table   string
 	q       queries
-	stmts   stmtCache
+	stmts   *stmtCache
 }
 
 var _ invitations.Store = (*Store)(nil)
@@ -70,7 +75,37 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 	case !identifier.MatchString(o.table):
 		return nil, fmt.Errorf("sqlstore: %w: table name must be a plain identifier of at most 48 characters", invitations.ErrInvalidInput)
 	}
-	return &Store{db: db, dialect: d, table: o.table, q: buildQueries(d, o.table)}, nil
+	return &Store{db: db, dialect: d, table: o.table, q: buildQueries(d, o.table), stmts: &stmtCache{}}, nil
+}
+
+// WithTx returns a Store whose every call runs on tx, the caller's
+// transaction, and that shares s's table and prepared statements. Pass it
+// to Service.InTx, so that an acceptance, say, commits or rolls back
+// together with the caller's own writes:
+//
+//	tx, err := db.BeginTx(ctx, nil)
+//	...
+//	defer tx.Rollback()
+//	inv, err := svc.InTx(store.WithTx(tx)).Accept(ctx, token)
+//	... insert the membership with tx ...
+//	err = tx.Commit()
+//
+// No call on it makes a statement fail to report a conflict: a lost
+// compare-and-set or a duplicate pending invitation is told by row counts
+// and ON CONFLICT, so that on PostgreSQL the caller's transaction stays
+// usable. Use PostgreSQL's default READ COMMITTED isolation (under
+// REPEATABLE READ or SERIALIZABLE a concurrent change fails the statement
+// with a serialization error, which the caller must retry). On SQLite,
+// begin the transaction as IMMEDIATE (open the database with
+// _txlock=immediate), or two transactions that read and then write can
+// fail with SQLITE_BUSY instead of waiting for each other.
+//
+// The Store is valid until tx ends. Migrate and Close act on the database,
+// not on tx.
+func (s *Store) WithTx(tx *sql.Tx) *Store {
+	c := *s
+	c.tx = tx
+	return &c
 }
 
 // Create implements invitations.Store.
@@ -202,9 +237,34 @@ func (s *Store) collect(ctx context.Context, rows *sql.Rows, op string, capacity
 	return out, nil
 }
 
+// Count implements invitations.Store with one statement served by the
+// account's indexes, without reading the table's rows.
+func (s *Store) Count(ctx context.Context, accountID string, now time.Time) (map[invitations.Status]int, error) {
+	rows, err := s.query(ctx, s.q.count, accountID, s.dialect.timeValue(now))
+	if err != nil {
+		return nil, fail(ctx, "count", err)
+	}
+	defer rows.Close()
+	counts := make(map[invitations.Status]int, 5)
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fail(ctx, "count", err)
+		}
+		counts[invitations.Status(state)] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "count", err)
+	}
+	// The first part counted the expired ones as pending.
+	counts[invitations.StatusPending] -= counts[invitations.StatusExpired]
+	return counts, nil
+}
+
 // DeleteEnded implements invitations.Store.
-func (s *Store) DeleteEnded(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.exec(ctx, s.q.deleteEnded, s.dialect.timeValue(before))
+func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error) {
+	res, err := s.exec(ctx, s.q.deleteEnded, s.dialect.timeValue(endedBefore), s.dialect.timeValue(expiredBefore))
 	if err != nil {
 		return 0, fail(ctx, "delete ended", err)
 	}

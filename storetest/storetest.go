@@ -60,6 +60,9 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 		{"ListDueFollowsUpdates", testListDueFollowsUpdates},
 		{"DeleteEnded", testDeleteEnded},
 		{"DeleteEndedFreesPendingEmail", testDeleteFreesEmail},
+		{"DeleteEndedTwoCutoffs", testDeleteTwoCutoffs},
+		{"ListSearchByEmailPrefix", testListSearch},
+		{"CountByStatusAtNow", testCount},
 		{"CancelledContext", testCancelled},
 		{"ConcurrentUpdatesOneWinner", testConcurrentUpdate},
 		{"ConcurrentCreatesOneWinner", testConcurrentCreate},
@@ -484,7 +487,7 @@ func testListDueFollowsUpdates(t *testing.T, s invitations.Store) {
 	require.NoError(t, err)
 	require.Equal(t, []uuid.UUID{inv.ID}, ids(got))
 
-	n, err := s.DeleteEnded(ctx, now.Add(invitations.DefaultTTL+time.Hour))
+	n, err := s.DeleteEnded(ctx, now.Add(invitations.DefaultTTL+time.Hour), now.Add(invitations.DefaultTTL+time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	got, err = s.ListDue(ctx, now, 10)
@@ -522,7 +525,7 @@ func testDeleteEnded(t *testing.T, s invitations.Store) {
 	late.ExpiresAt = cutoff // expires at the cutoff, not before
 	kept = append(kept, create(t, s, late))
 
-	n, err := s.DeleteEnded(ctx, cutoff)
+	n, err := s.DeleteEnded(ctx, cutoff, cutoff)
 	require.NoError(t, err)
 	require.Equal(t, len(gone), n)
 	for _, inv := range gone {
@@ -539,7 +542,7 @@ func testDeleteEnded(t *testing.T, s invitations.Store) {
 	got := listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: 2})
 	require.ElementsMatch(t, ids(kept), ids(got))
 
-	n, err = s.DeleteEnded(ctx, cutoff)
+	n, err = s.DeleteEnded(ctx, cutoff, cutoff)
 	require.NoError(t, err)
 	require.Zero(t, n, "a second purge finds nothing")
 }
@@ -547,7 +550,7 @@ func testDeleteEnded(t *testing.T, s invitations.Store) {
 func testDeleteFreesEmail(t *testing.T, s invitations.Store) {
 	ctx := context.Background()
 	create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
-	n, err := s.DeleteEnded(ctx, base.Add(invitations.DefaultTTL+time.Second))
+	n, err := s.DeleteEnded(ctx, base.Add(invitations.DefaultTTL+time.Second), base.Add(invitations.DefaultTTL+time.Second))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.NoError(t, s.Create(ctx, fixture(t, "acct-1", "ada@example.com", time.Hour)))
@@ -628,4 +631,105 @@ func testConcurrentCreate(t *testing.T, s invitations.Store) {
 	page, err := s.List(ctx, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: Concurrency})
 	require.NoError(t, err)
 	require.Len(t, page, 1)
+}
+
+// testDeleteTwoCutoffs: ended invitations go by the first cutoff, pending
+// ones by the second, so that the Service can purge what ended long ago
+// without touching a link that still works.
+func testDeleteTwoCutoffs(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	accepted := fixture(t, "acct-1", "a@example.com", 0)
+	accepted.State, accepted.AcceptedAt = invitations.StatusAccepted, base.Add(time.Hour)
+	create(t, s, accepted)
+	valid := create(t, s, fixture(t, "acct-1", "v@example.com", 0)) // expires base+TTL
+	far := base.Add(invitations.DefaultTTL + 30*24*time.Hour)
+
+	n, err := s.DeleteEnded(ctx, far, base.Add(invitations.DefaultTTL))
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "only the accepted one: the pending one expires at the second cutoff, not before")
+	_, err = s.Get(ctx, "acct-1", accepted.ID)
+	require.ErrorIs(t, err, invitations.ErrNotFound)
+	_, err = s.Get(ctx, "acct-1", valid.ID)
+	require.NoError(t, err)
+}
+
+// testListSearch: Search keeps the emails that start with it, combined
+// with the status filter and the cursor, in one account only.
+func testListSearch(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	var adas []*invitations.Invitation
+	for i := range 5 {
+		adas = append(adas, create(t, s, fixture(t, "acct-1", fmt.Sprintf("ada%d@example.com", i), time.Duration(i)*time.Minute)))
+	}
+	create(t, s, fixture(t, "acct-1", "bob@example.com", 10*time.Minute))
+	create(t, s, fixture(t, "acct-1", "xada@example.com", 11*time.Minute)) // contains, does not start with
+	create(t, s, fixture(t, "acct-2", "ada9@example.com", 12*time.Minute))
+	accepted := adas[1].Clone()
+	accepted.State, accepted.AcceptedAt, accepted.Version = invitations.StatusAccepted, base.Add(time.Hour), 2
+	require.NoError(t, s.Update(ctx, accepted, 1))
+
+	got := listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Search: "ada", Now: base, Limit: 2})
+	want := []uuid.UUID{adas[4].ID, adas[3].ID, adas[2].ID, adas[1].ID, adas[0].ID}
+	require.Equal(t, want, ids(got), "newest first, across pages")
+
+	got = listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Search: "ada", Status: invitations.StatusPending, Now: base, Limit: 2})
+	require.Equal(t, []uuid.UUID{adas[4].ID, adas[3].ID, adas[2].ID, adas[0].ID}, ids(got))
+
+	got = listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Search: "ada3@example.com", Now: base, Limit: 10})
+	require.Equal(t, []uuid.UUID{adas[3].ID}, ids(got), "a whole address matches itself")
+
+	for _, none := range []string{"adb", "ada%", "ada_", "z"} {
+		got = listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Search: none, Now: base, Limit: 10})
+		require.Empty(t, got, "search %q is a literal prefix", none)
+	}
+}
+
+// testCount: one number per status at now, expired read off pending.
+func testCount(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	end := func(inv *invitations.Invitation, state invitations.Status) {
+		c := inv.Clone()
+		c.State, c.Version = state, 2
+		switch state {
+		case invitations.StatusAccepted:
+			c.AcceptedAt = base
+		case invitations.StatusDeclined:
+			c.DeclinedAt = base
+		case invitations.StatusRevoked:
+			c.RevokedAt = base
+		}
+		require.NoError(t, s.Update(ctx, c, 1))
+	}
+	for i := range 3 {
+		create(t, s, fixture(t, "acct-1", fmt.Sprintf("p%d@example.com", i), time.Duration(i)*time.Hour))
+	}
+	old := fixture(t, "acct-1", "old@example.com", -invitations.DefaultTTL) // expires at base
+	create(t, s, old)
+	end(create(t, s, fixture(t, "acct-1", "a1@example.com", 0)), invitations.StatusAccepted)
+	end(create(t, s, fixture(t, "acct-1", "a2@example.com", 0)), invitations.StatusAccepted)
+	end(create(t, s, fixture(t, "acct-1", "d@example.com", 0)), invitations.StatusDeclined)
+	create(t, s, fixture(t, "acct-2", "other@example.com", 0))
+
+	counts, err := s.Count(ctx, "acct-1", base)
+	require.NoError(t, err)
+	want := map[invitations.Status]int{
+		invitations.StatusPending: 3, invitations.StatusExpired: 1,
+		invitations.StatusAccepted: 2, invitations.StatusDeclined: 1,
+	}
+	for _, st := range []invitations.Status{invitations.StatusPending, invitations.StatusExpired,
+		invitations.StatusAccepted, invitations.StatusDeclined, invitations.StatusRevoked} {
+		assert.Equal(t, want[st], counts[st], "status %s", st)
+	}
+
+	// A day on, the first pending one has still not expired; a week on, all have.
+	counts, err = s.Count(ctx, "acct-1", base.Add(invitations.DefaultTTL+3*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 0, counts[invitations.StatusPending])
+	assert.Equal(t, 4, counts[invitations.StatusExpired])
+
+	counts, err = s.Count(ctx, "nobody", base)
+	require.NoError(t, err)
+	for st, n := range counts {
+		assert.Zero(t, n, "status %s of an empty account", st)
+	}
 }
