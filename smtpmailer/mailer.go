@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/mail"
 	"net/smtp"
@@ -44,12 +45,28 @@ func New(cfg Config) (*Mailer, error) {
 	return &Mailer{cfg: cfg, from: mail.Address{Name: cfg.FromName, Address: cfg.From}, now: time.Now}, nil
 }
 
+// Format implements fmt.Formatter: a Mailer prints its server and sender,
+// never its password, under every verb.
+func (m Mailer) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "smtpmailer.Mailer%v", m.cfg)
+}
+
+// LogValue implements slog.LogValuer without the password.
+func (m Mailer) LogValue() slog.Value { return m.cfg.LogValue() }
+
 // SendError says which step of an SMTP transaction failed and, when the
 // server answered, its reply code, so that an admin can tell a wrong
 // password (535) from a refused recipient (550) from a server that is down.
+// A 5xx reply to the recipient or to the message itself (steps "rcpt to"
+// and "data") matches invitations.ErrPermanent: the Service gives up on
+// such a message at once instead of retrying it. A 5xx at an earlier step
+// (a wrong password, a refused sender) is the mailer's configuration, not
+// the message's fault: it stays worth retrying once the setup is fixed.
 type SendError struct {
-	Step string // "connect", "starttls", "auth", "mail from", "rcpt to", "data", "quit"
-	Code int    // the server's reply code; 0 when it did not answer
+	// Step is "connect", "hello", "starttls", "auth", "mail from",
+	// "rcpt to" or "data".
+	Step string
+	Code int // the server's reply code; 0 when it did not answer
 	Err  error
 }
 
@@ -64,6 +81,20 @@ func (e *SendError) Unwrap() error { return e.Err }
 // Temporary reports a failure worth retrying: no answer, or a 4xx reply.
 func (e *SendError) Temporary() bool { return e.Code == 0 || (e.Code >= 400 && e.Code < 500) }
 
+// Is makes a 5xx reply to the recipient or the message match
+// invitations.ErrPermanent.
+func (e *SendError) Is(target error) bool {
+	return target == invitations.ErrPermanent && e.Code >= 500 && (e.Step == "rcpt to" || e.Step == "data")
+}
+
+// maxServerBytes bounds what one transaction reads from the server: its
+// replies are a few hundred bytes and a TLS handshake some kilobytes, so a
+// server that talks without end is cut off rather than read into memory.
+const maxServerBytes = 1 << 20
+
+// quitWait is how long a delivered message waits for the server's goodbye.
+const quitWait = time.Second
+
 // Send delivers msg. It honours ctx: its deadline bounds the whole
 // transaction (as does Config.SendTimeout), and cancelling it aborts the
 // connection at once.
@@ -75,11 +106,12 @@ func (m *Mailer) Send(ctx context.Context, msg invitations.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.SendTimeout)
 	defer cancel()
 
-	conn, err := m.dial(ctx)
+	raw, err := m.dial(ctx)
 	if err != nil {
 		return m.fail(ctx, "connect", err)
 	}
-	defer conn.Close()
+	defer raw.Close()
+	conn := &limitedConn{Conn: raw, left: maxServerBytes}
 	// Every read and write stops at the deadline, or at once on cancel.
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(deadline)
@@ -112,7 +144,7 @@ func (m *Mailer) Send(ctx context.Context, msg invitations.Message) error {
 		return m.fail(ctx, "mail from", err)
 	}
 	if err := c.Rcpt(msg.To); err != nil {
-		return m.fail(ctx, "rcpt to <"+msg.To+">", err)
+		return m.fail(ctx, "rcpt to", err)
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -124,8 +156,31 @@ func (m *Mailer) Send(ctx context.Context, msg invitations.Message) error {
 	if err := w.Close(); err != nil { // the server accepts or refuses the message here
 		return m.fail(ctx, "data", err)
 	}
-	_ = c.Quit() // the message is accepted; a failed goodbye changes nothing
+	// The message is accepted: a slow or failed goodbye changes nothing,
+	// so it is not waited for beyond a moment.
+	_ = conn.SetDeadline(time.Now().Add(quitWait))
+	_ = c.Quit()
 	return nil
+}
+
+// limitedConn fails reads once the server has sent more than left bytes.
+type limitedConn struct {
+	net.Conn
+	left int64
+}
+
+var errServerTooLong = errors.New("the server sent more than 1 MiB of replies")
+
+func (c *limitedConn) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errServerTooLong
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 func (m *Mailer) dial(ctx context.Context) (net.Conn, error) {

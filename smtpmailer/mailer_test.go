@@ -91,7 +91,8 @@ func TestLoginAuthOverPlainLoopback(t *testing.T) {
 
 // TestRefusals: a server that cannot be reached, a wrong password, a
 // refused recipient. Each fails the call with ErrDelivery and a cause an
-// admin can read, and leaves the message due for a retry.
+// admin can read. The first two leave the message due for a retry; a
+// refused recipient is permanent, so delivery is given up at once.
 func TestRefusals(t *testing.T) {
 	server := mailpitServer(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
@@ -100,11 +101,12 @@ func TestRefusals(t *testing.T) {
 	require.NoError(t, closed.Close())
 
 	cases := map[string]struct {
-		adjust   func(*smtpmailer.Config)
-		to       string
-		step     string
-		code     int
-		readable string
+		adjust    func(*smtpmailer.Config)
+		to        string
+		step      string
+		code      int
+		readable  string
+		permanent bool
 	}{
 		"wrong port": {
 			adjust: func(c *smtpmailer.Config) { c.Port = closedPort },
@@ -116,7 +118,7 @@ func TestRefusals(t *testing.T) {
 		},
 		"refused recipient": {
 			adjust: func(*smtpmailer.Config) {},
-			to:     uniqueAddress("refused.test"), step: "rcpt to", code: 550,
+			to:     uniqueAddress("refused.test"), step: "rcpt to", code: 550, permanent: true,
 		},
 	}
 	for name, tc := range cases {
@@ -134,8 +136,15 @@ func TestRefusals(t *testing.T) {
 			assert.Equal(t, tc.code, sendErr.Code)
 			assert.Contains(t, err.Error(), tc.readable)
 			assert.NotContains(t, err.Error(), cfg.Password)
-			assert.Equal(t, invitations.MessageInvite, inv.Delivery.Due, "left due for DeliverDue")
 			assert.NotEmpty(t, inv.Delivery.LastError)
+			assert.Equal(t, tc.permanent, errors.Is(err, invitations.ErrPermanent))
+			if tc.permanent {
+				assert.Empty(t, inv.Delivery.Due, "given up at once")
+				assert.False(t, inv.Delivery.FailedAt.IsZero())
+				assert.Equal(t, 1, inv.Delivery.Attempts)
+			} else {
+				assert.Equal(t, invitations.MessageInvite, inv.Delivery.Due, "left due for DeliverDue")
+			}
 			if tc.code >= 500 {
 				assert.False(t, sendErr.Temporary(), "a 5xx reply is permanent")
 			}

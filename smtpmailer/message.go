@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
@@ -25,11 +24,11 @@ func compose(from mail.Address, msg invitations.Message, now time.Time) ([]byte,
 
 	header("From", from.String()) // mail.Address encodes a non-ASCII name
 	header("To", (&mail.Address{Address: msg.To}).String())
-	header("Subject", mime.QEncoding.Encode("utf-8", oneLine(msg.Subject)))
+	header("Subject", encodeSubject(msg.Subject))
 	header("Date", now.Format(time.RFC1123Z))
 	header("Message-ID", messageID(from.Address))
 	header("MIME-Version", "1.0")
-	header("Content-Type", `multipart/alternative; boundary="`+body.Boundary()+`"`)
+	header("Content-Type", "multipart/alternative;\r\n boundary=\""+body.Boundary()+"\"") // folded: the boundary is 60 characters
 	if id := msg.Invitation.ID.String(); msg.Invitation.ID != [16]byte{} {
 		header("X-Invitation-ID", id)
 	}
@@ -62,6 +61,68 @@ func compose(from mail.Address, msg invitations.Message, now time.Time) ([]byte,
 
 // oneLine keeps a header value on one line whatever a template produced.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Header lines are folded to stay within 78 characters (RFC 5322 2.1.1).
+const (
+	maxHeaderLine = 78
+	qPrefix       = "=?utf-8?q?"
+	qSuffix       = "?="
+	// maxQWord keeps "Subject: " plus one encoded word within a line.
+	maxQWord = maxHeaderLine - len("Subject: ")
+)
+
+// encodeSubject returns the Subject header's value: as it is when it is
+// short plain ASCII, else as RFC 2047 Q-encoded words, one per folded line.
+// Decoders join adjacent encoded words without the folding white space, so
+// the subject reads back exactly, however long it is.
+func encodeSubject(subject string) string {
+	subject = oneLine(subject)
+	if len("Subject: ")+len(subject) <= maxHeaderLine && plainHeaderText(subject) {
+		return subject
+	}
+	var words []string
+	var word strings.Builder
+	for _, r := range subject {
+		enc := qEncodeRune(r)
+		if len(qPrefix)+word.Len()+len(enc)+len(qSuffix) > maxQWord {
+			words = append(words, qPrefix+word.String()+qSuffix)
+			word.Reset()
+		}
+		word.WriteString(enc)
+	}
+	if word.Len() > 0 {
+		words = append(words, qPrefix+word.String()+qSuffix)
+	}
+	return strings.Join(words, "\r\n ")
+}
+
+// plainHeaderText is printable ASCII that no decoder could take for an
+// encoded word.
+func plainHeaderText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return !strings.Contains(s, "=?")
+}
+
+// qEncodeRune is one character in the Q encoding: letters and digits as
+// they are, a space as "_", anything else as =XX per UTF-8 byte. A rune is
+// never split across two encoded words.
+func qEncodeRune(r rune) string {
+	switch {
+	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+		return string(r)
+	case r == ' ':
+		return "_"
+	}
+	var b strings.Builder
+	for _, c := range []byte(string(r)) {
+		fmt.Fprintf(&b, "=%02X", c)
+	}
+	return b.String()
+}
 
 // messageID is a unique Message-ID in the sender's domain.
 func messageID(from string) string {

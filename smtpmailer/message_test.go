@@ -58,3 +58,27 @@ func TestComposeIsAWellFormedMultipartMessage(t *testing.T) {
 	assert.Equal(t, "text/plain; charset=utf-8|Héllo\r\nline two "+strings.Repeat("x", 100), bodies[0])
 	assert.Equal(t, "text/html; charset=utf-8|<p>Héllo</p>", bodies[1])
 }
+
+// TestLongSubjectIsFolded: a subject of any length goes out as header lines
+// of at most 78 characters and reads back whole, non-ASCII included.
+func TestLongSubjectIsFolded(t *testing.T) {
+	for name, subject := range map[string]string{
+		"long ascii":      strings.Repeat("Acme invited you ", 77),
+		"one long word":   strings.Repeat("x", 1309),
+		"long non-ascii":  strings.Repeat("Zoë Ångström lädt dich ein · ", 40),
+		"looks encoded":   "=?utf-8?q?not_really?=",
+		"short and plain": "Ada invited you to join Acme",
+	} {
+		raw, err := compose(mail.Address{Address: "from@example.org"}, invitations.Message{To: "ada@example.com", Subject: subject}, time.Now())
+		require.NoError(t, err, name)
+		head, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+		for _, line := range strings.Split(head, "\r\n") {
+			assert.LessOrEqual(t, len(line), 78, "%s: %q", name, line)
+		}
+		parsed, err := mail.ReadMessage(bytes.NewReader(raw))
+		require.NoError(t, err)
+		got, err := new(mime.WordDecoder).DecodeHeader(parsed.Header.Get("Subject"))
+		require.NoError(t, err)
+		assert.Equal(t, strings.Join(strings.Fields(subject), " "), got, name)
+	}
+}
