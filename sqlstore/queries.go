@@ -31,8 +31,8 @@ const tokenColumns = 3
 // queries are the statements of one Store, built once by New.
 type queries struct {
 	insert, pendingID, get, byHash, version, deleteEnded, listDue, count string
-	update, updateKeepToken                                       string
-	listHead                                                      string // SELECT ... FROM ... WHERE account_id = $1
+	update, updateKeepToken                                              string
+	listHead                                                             string // SELECT ... FROM ... WHERE account_id = $1
 }
 
 func buildQueries(d Dialect, table string) queries {
