@@ -52,7 +52,8 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	var logs bytes.Buffer
 	for _, handler := range []slog.Handler{slog.NewTextHandler(&logs, nil), slog.NewJSONHandler(&logs, nil)} {
 		slog.New(handler).Info("everything", "inv", stored, "inv_value", *stored, "msg", msg,
-			"cfg", h.cfg, "svc", h.svc, "event", h.recorded()[0], "err", deliveryErr)
+			"cfg", h.cfg, "svc", h.svc, "event", h.recorded()[0], "err", deliveryErr,
+			"token", stored.Token, "token_ptr", &stored.Token, "nonce", stored.Token.Nonce)
 	}
 	printed = append(printed, logs.String(), deliveryErr.Error())
 	for _, bad := range []string{"", "short", strings.Repeat("A", 48), token[:47] + "!"} {

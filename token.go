@@ -47,6 +47,12 @@ func (b SecretBytes) String() string { return redacted }
 // LogValue implements slog.LogValuer with the redacted form.
 func (b SecretBytes) LogValue() slog.Value { return slog.StringValue(redacted) }
 
+// MarshalJSON implements json.Marshaler with the redacted form, so that
+// slog's JSON handler and any JSON encoding of a struct holding token
+// material print nothing secret. A Store persists the bytes themselves
+// ([]byte(b)), never their JSON.
+func (b SecretBytes) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
 const redacted = "[redacted]"
 
 // TokenMaterial is what a Store persists about an invitation's current link.
@@ -59,6 +65,11 @@ type TokenMaterial struct {
 	// Hash is the keyed hash of the token; Stores index it, uniquely, for
 	// GetByTokenHash.
 	Hash SecretBytes
+}
+
+// LogValue implements slog.LogValuer: the key ID, the rest redacted.
+func (m TokenMaterial) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("key_id", m.KeyID), slog.String("nonce", redacted), slog.String("hash", redacted))
 }
 
 // signingKey is one configured secret, expanded into independent subkeys so

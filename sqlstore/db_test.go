@@ -19,10 +19,11 @@ import (
 	"github.com/invitekit/invitations/sqlstore"
 )
 
-// sqliteDSN opens a database file in WAL mode with a busy timeout, as the
+// sqliteDSN opens a database file in WAL mode with a busy timeout, and
+// begins transactions IMMEDIATE (for Store.WithTx), as the
 // README recommends, so that concurrent writers wait instead of failing.
 func sqliteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
 
 func openSQLite(t testing.TB) *sql.DB {
