@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -245,6 +247,27 @@ func TestConcurrentDeliverDue(t *testing.T) {
 			require.Len(t, perInvitation, 40, "every message delivered")
 			for to, n := range perInvitation {
 				require.Equal(t, 1, n, "%s got %d mails", to, n)
+			}
+		})
+	}
+}
+
+// TestForgedCursorOnEveryDatabase: a cursor whose time is past what the
+// database can compare is an *InputError, never a raw store error.
+func TestForgedCursorOnEveryDatabase(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, b)
+			_, err := r.svc.Invite(context.Background(), invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}})
+			require.NoError(t, err)
+			for _, year := range []int{300000, -4800, 10000} {
+				var raw [24]byte
+				binary.BigEndian.PutUint64(raw[:8], uint64(time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()))
+				_, err := r.svc.List(context.Background(), invitations.ListQuery{AccountID: "acme", After: base64.RawURLEncoding.EncodeToString(raw[:])})
+				var inputErr *invitations.InputError
+				require.ErrorAs(t, err, &inputErr, "year %d", year)
+				assert.Equal(t, "after", inputErr.Field)
 			}
 		})
 	}
