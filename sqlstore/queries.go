@@ -32,7 +32,8 @@ const tokenColumns = 3
 type queries struct {
 	insert, pendingID, get, byHash, version, deleteEnded, listDue, count string
 	update, updateKeepToken                                              string
-	listHead                                                             string // SELECT ... FROM ... WHERE account_id = $1
+	listHead                                                             string // SELECT columns FROM table
+	table                                                                string
 }
 
 func buildQueries(d Dialect, table string) queries {
@@ -72,7 +73,8 @@ func buildQueries(d Dialect, table string) queries {
 			" OR (state = 'revoked' AND revoked_at < " + p(1) + ")",
 		listDue: "SELECT " + columns + " FROM " + table + " WHERE delivery_due <> '' AND delivery_next_at <= " + p(1) +
 			" ORDER BY delivery_next_at, id LIMIT " + p(2),
-		listHead: "SELECT " + columns + " FROM " + table + " WHERE account_id = " + p(1),
+		listHead: "SELECT " + columns + " FROM " + table,
+		table:    table,
 		// Totals per stored state off the (account, state, ...) index, and
 		// the expired among the pending off the partial expiry index.
 		count: "SELECT state, count(*) FROM " + table + " WHERE account_id = " + p(1) + " GROUP BY state" +
@@ -84,23 +86,21 @@ func buildQueries(d Dialect, table string) queries {
 // list builds one page's query. Status values come from the validated
 // invitations.Status constants, never from raw input, but are bound as
 // parameters all the same.
+//
+// Without a search, a page walks the account's (created_at, id) index
+// from the cursor and stops after Limit rows. With one, the matches are
+// collected first from the covering email index (a MATERIALIZED CTE, so
+// that no planner walks the whole account in date order hoping to meet
+// matches early), the page is picked among them, and only its rows are
+// read: the cost follows the number of matches, never the account's size.
 func (q *queries) list(d Dialect, f invitations.ListFilter) (string, []any) {
-	var sb strings.Builder
-	sb.WriteString(q.listHead)
+	var where strings.Builder
 	args := []any{f.AccountID}
 	bind := func(v any) string {
 		args = append(args, v)
 		return d.param(len(args))
 	}
-	switch f.Status {
-	case "":
-	case invitations.StatusPending:
-		sb.WriteString(" AND state = 'pending' AND expires_at > " + bind(d.timeValue(f.Now)))
-	case invitations.StatusExpired:
-		sb.WriteString(" AND state = 'pending' AND expires_at <= " + bind(d.timeValue(f.Now)))
-	default:
-		sb.WriteString(" AND state = " + bind(string(f.Status)))
-	}
+	where.WriteString("account_id = " + d.param(1))
 	if f.Search != "" {
 		// A prefix is the range [prefix, prefix with its last byte + 1):
 		// byte-wise, so that the (account_id, email) index serves it.
@@ -111,11 +111,25 @@ func (q *queries) list(d Dialect, f invitations.ListFilter) (string, []any) {
 			email = `email COLLATE "C"`
 		}
 		upper := f.Search[:len(f.Search)-1] + string(f.Search[len(f.Search)-1]+1)
-		sb.WriteString(" AND " + email + " >= " + bind(f.Search) + " AND " + email + " < " + bind(upper))
+		where.WriteString(" AND " + email + " >= " + bind(f.Search) + " AND " + email + " < " + bind(upper))
+	}
+	switch f.Status {
+	case "":
+	case invitations.StatusPending:
+		where.WriteString(" AND state = 'pending' AND expires_at > " + bind(d.timeValue(f.Now)))
+	case invitations.StatusExpired:
+		where.WriteString(" AND state = 'pending' AND expires_at <= " + bind(d.timeValue(f.Now)))
+	default:
+		where.WriteString(" AND state = " + bind(string(f.Status)))
 	}
 	if f.After != nil {
-		sb.WriteString(" AND (created_at, id) < (" + bind(d.timeValue(f.After.CreatedAt)) + ", " + bind(f.After.ID.String()) + ")")
+		where.WriteString(" AND (created_at, id) < (" + bind(d.timeValue(f.After.CreatedAt)) + ", " + bind(f.After.ID.String()) + ")")
 	}
-	sb.WriteString(" ORDER BY created_at DESC, id DESC LIMIT " + bind(f.Limit))
-	return sb.String(), args
+	const order = " ORDER BY created_at DESC, id DESC"
+	limit := " LIMIT " + bind(f.Limit)
+	if f.Search == "" {
+		return q.listHead + " WHERE " + where.String() + order + limit, args
+	}
+	return "WITH matches AS MATERIALIZED (SELECT id, created_at FROM " + q.table + " WHERE " + where.String() + ")" +
+		" " + q.listHead + " WHERE id IN (SELECT id FROM matches" + order + limit + ")" + order, args
 }
