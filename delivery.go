@@ -111,11 +111,15 @@ var errNotDue = errors.New("message no longer due")
 // is nothing to record. inv itself is left as it was, so that a failed
 // record leaves the caller holding what the store holds.
 func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind MessageKind, apply func(*Delivery, time.Time) outcome) (*Invitation, outcome, error) {
+	// The first try works on inv itself, the version just stored; only its
+	// Delivery and Version can change, and they are put back unless the
+	// record lands on inv.
+	delivery, version := inv.Delivery, inv.Version
 	first := true
 	load := func(ctx context.Context) (*Invitation, error) {
-		if first { // the version in hand is the one just stored
+		if first {
 			first = false
-			return inv.Clone(), nil
+			return inv, nil
 		}
 		return s.byID(inv.AccountID, inv.ID)(ctx)
 	}
@@ -127,6 +131,9 @@ func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind Messa
 		result = apply(&cur.Delivery, now)
 		return nil
 	})
+	if out != inv {
+		inv.Delivery, inv.Version = delivery, version
+	}
 	if errors.Is(err, errNotDue) {
 		return nil, superseded, nil
 	}

@@ -156,3 +156,56 @@ func ExampleService_Accept() {
 	// accepted acme [admin] 11:00AM
 	// again: invitations: invitation no longer pending
 }
+
+// The "•••" menu of the Users page: Actions lists exactly what will
+// succeed now, here after the secret that issued the link was dropped.
+func ExampleService_Actions() {
+	svc, _, clock := exampleService()
+	ctx := context.Background()
+	inv, _ := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}})
+	fmt.Println("valid:", svc.Actions(inv))
+
+	clock.Advance(8 * 24 * time.Hour)
+	fmt.Println("expired:", svc.Actions(inv))
+
+	rotated, _ := invitations.New(memstore.New(), invitationstest.NewMailer(), invitations.Config{
+		Secret:    []byte("a new secret of 32 bytes or more, the old one dropped"),
+		AcceptURL: "https://app.example.com/invitations/accept",
+		Now:       clock.Now,
+	})
+	clock.Advance(-8 * 24 * time.Hour)
+	fmt.Println("valid, secret dropped:", rotated.Actions(inv))
+	fmt.Println("the rule alone:", inv.ActionsAt(clock.Now()))
+	// Output:
+	// valid: [resend copy_link update_roles revoke]
+	// expired: [regenerate update_roles revoke]
+	// valid, secret dropped: [regenerate update_roles revoke]
+	// the rule alone: [resend copy_link update_roles revoke]
+}
+
+// IsMember lets the Service refuse an email that already belongs to the
+// account; WithActor names the admin in the events an audit log records.
+func ExampleConfig_isMember() {
+	mailer := invitationstest.NewMailer()
+	svc, _ := invitations.New(memstore.New(), mailer, invitations.Config{
+		Secret:    []byte("an example secret of 32 bytes or more, from your vault"),
+		AcceptURL: "https://app.example.com/invitations/accept",
+		IsMember: func(_ context.Context, accountID, email string) (bool, error) {
+			return accountID == "acme" && email == "grace@example.com", nil // your membership table
+		},
+		OnEvent: func(_ context.Context, e invitations.Event) {
+			fmt.Println("audit:", e.Kind, e.Invitation.Email, "by", e.Actor)
+		},
+	})
+	ctx := invitations.WithActor(context.Background(), "linus@acme.test")
+
+	_, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "Grace@Example.com", Roles: []string{"admin"}})
+	fmt.Println("member refused:", errors.Is(err, invitations.ErrAlreadyMember))
+	_, err = svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}})
+	fmt.Println("invited:", err == nil, "mails:", len(mailer.Messages()))
+	// Output:
+	// member refused: true
+	// audit: invited ada@example.com by linus@acme.test
+	// audit: delivered ada@example.com by linus@acme.test
+	// invited: true mails: 1
+}

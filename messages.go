@@ -99,6 +99,20 @@ func zone(name string) (*time.Location, bool) {
 	return loc, true
 }
 
+// cleanLine reports whether s is already what subjectLine makes of it:
+// single spaces between words, no other white space or control character.
+func cleanLine(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' || strings.Contains(s, "  ") {
+		return false
+	}
+	for _, r := range s {
+		if r != ' ' && (unicode.IsSpace(r) || unicode.IsControl(r)) {
+			return false
+		}
+	}
+	return true
+}
+
 // cachedZones is how many zones the cache holds, for tests.
 func cachedZones() int {
 	zones.RLock()
@@ -115,6 +129,9 @@ const MaxSubjectLength = 200
 // space folded into single spaces, control characters dropped, at most
 // MaxSubjectLength characters.
 func subjectLine(s string) string {
+	if cleanLine(s) && utf8.RuneCountInString(s) <= MaxSubjectLength {
+		return s // the common case, as the built-in messages make it: no copy
+	}
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 	if utf8.RuneCountInString(s) <= MaxSubjectLength {
 		return s

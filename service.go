@@ -132,9 +132,11 @@ type InviteInput struct {
 
 // Invite creates an invitation and mails its link (MessageInvite). The link
 // is valid for the TTL. A pending invitation (expired or not) for the same
-// email in the account makes it fail with an *AlreadyInvitedError. When the
-// mail cannot be sent the invitation is still stored and returned with an
-// error matching ErrDelivery.
+// email in the account makes it fail with an *AlreadyInvitedError, and,
+// with Config.IsMember set, an email that belongs to the account with
+// ErrAlreadyMember. When the mail cannot be sent the invitation is still
+// stored and returned with an error matching ErrDelivery. On a Service from
+// InTx the mail is stored as due and not sent (see Deliver).
 func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, error) {
 	inv, err := newInvitation(in)
 	if err != nil {
@@ -216,8 +218,9 @@ func newInvitation(in InviteInput) (*Invitation, error) {
 
 // Resend mails the same link again (MessageResend) and moves its expiry to
 // TTL from now. It works only while the link is valid: an expired one gives
-// ErrExpired (Regenerate it instead), an ended one ErrNotPending, and a link
-// issued under a secret the Service no longer holds ErrInvalidToken.
+// ErrExpired (Regenerate it instead), an ended one ErrNotPending, a link
+// issued under a secret the Service no longer holds ErrInvalidToken, and
+// the email of a member (Config.IsMember) ErrAlreadyMember.
 func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
@@ -266,7 +269,8 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 // mails it (MessageRegenerate); the old link is dead from then on. A link
 // that still works gives ErrNotExpired, unless it was issued under a secret
 // the Service no longer holds: such an invitation can be regenerated at any
-// time. An ended invitation gives ErrNotPending.
+// time. An ended invitation gives ErrNotPending, the email of a member
+// (Config.IsMember) ErrAlreadyMember.
 func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
