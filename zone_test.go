@@ -33,7 +33,7 @@ func TestZoneCacheIsBounded(t *testing.T) {
 
 func TestSubjectLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"Ada invited you to join Acme": "Ada invited you to join Acme",
+		"Ada invited you to join Acme":                "Ada invited you to join Acme",
 		" Ada  invited\r\nyou\tto\u2028join\x00Acme ": "Ada invited you to join Acme",
 		"": "",
 	} {

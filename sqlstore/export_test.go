@@ -10,4 +10,4 @@ func (s *Store) ListQueryForTest(f invitations.ListFilter) (string, []any) {
 func (s *Store) ByHashQueryForTest() string    { return s.q.byHash }
 func (s *Store) PendingIDQueryForTest() string { return s.q.pendingID }
 func (s *Store) ListDueQueryForTest() string   { return s.q.listDue }
-func (s *Store) CountQueryForTest() string { return s.q.count }
+func (s *Store) CountQueryForTest() string     { return s.q.count }
