@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed migrations
@@ -80,7 +81,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := s.db.Conn(ctx)
+	conn, err := s.connect(ctx)
 	if err != nil {
 		return fail(ctx, "migrate", err)
 	}
@@ -97,6 +98,27 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fail(ctx, "migrate: commit", err)
 	}
 	return nil
+}
+
+// connect takes a connection for the migration. On SQLite, opening a
+// connection to a brand-new file runs the DSN's pragmas (journal_mode(WAL)
+// switches the file's mode) and can fail with SQLITE_BUSY, without waiting
+// for the busy timeout, while another process does the same: the first
+// Migrate of several starting together. It is retried for a few seconds.
+func (s *Store) connect(ctx context.Context) (*sql.Conn, error) {
+	delay := 5 * time.Millisecond
+	for waited := time.Duration(0); ; waited += delay {
+		conn, err := s.db.Conn(ctx)
+		if err == nil || s.dialect != SQLite || !strings.Contains(err.Error(), "database is locked") || waited > 5*time.Second {
+			return conn, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
 }
 
 // lockForMigration opens the migration transaction on conn and takes the
