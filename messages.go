@@ -48,16 +48,34 @@ type MessageData struct {
 func newMessageData(kind MessageKind, inv *Invitation, link string) *MessageData {
 	d := &MessageData{
 		Kind: kind, To: inv.Email, Name: inv.Name, InvitedBy: inv.InvitedBy,
-		AccountID: inv.AccountID, AccountName: inv.AccountID, Roles: inv.Roles, Link: link,
+		AccountID: inv.AccountID, AccountName: inv.AccountName(), Roles: inv.Roles, Link: link,
 		Locale: inv.Metadata[MetadataLocale], Metadata: inv.Metadata,
 	}
-	if name := inv.Metadata[MetadataAccountName]; name != "" {
-		d.AccountName = name
-	}
-	loc, _ := zone(inv.Metadata[MetadataTimeZone])
-	d.ExpiresAt = inv.ExpiresAt.In(loc)
+	d.ExpiresAt = inv.ExpiresAt.In(inv.Location())
 	d.Expires = d.ExpiresAt.Format(expiryLayout)
 	return d
+}
+
+// AccountName is the account's display name for people: the
+// "account_name" metadata, else the AccountID.
+func (inv *Invitation) AccountName() string {
+	if name := inv.Metadata[MetadataAccountName]; name != "" {
+		return name
+	}
+	return inv.AccountID
+}
+
+// Location is the recipient's time zone, from the "time_zone" metadata;
+// UTC when there is none (or it is unknown).
+func (inv *Invitation) Location() *time.Location {
+	loc, _ := zone(inv.Metadata[MetadataTimeZone])
+	return loc
+}
+
+// ExpiresText is when the link expires, in words and in the recipient's
+// time zone, as the messages write it: "Monday, 9 November 2026 at 09:30 UTC".
+func (inv *Invitation) ExpiresText() string {
+	return inv.ExpiresAt.In(inv.Location()).Format(expiryLayout)
 }
 
 // maxCachedZones bounds the time-zone cache. Invite accepts only zones

@@ -478,6 +478,10 @@ func (s *Service) Purge(ctx context.Context, before time.Time) (int, error) {
 	return n, nil
 }
 
+// Status is inv's status at the Service's clock: what StatusAt(now) says
+// with the clock the Service judges by (a fake one in tests and demos).
+func (s *Service) Status(inv *Invitation) Status { return inv.StatusAt(s.clock()) }
+
 // Actions lists what an admin can do with inv now, in menu order: exactly
 // the calls that will succeed at the Service's clock. It differs from
 // ActionsAt, the pure rule, for a pending link issued under a secret the

@@ -1,0 +1,318 @@
+package invitationshttp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitations"
+)
+
+// DefaultMaxBodyBytes is the largest request body the admin API reads when
+// AdminConfig.MaxBodyBytes is zero: an invitation with the most metadata
+// the Service accepts fits several times over.
+const DefaultMaxBodyBytes = 64 << 10
+
+// AdminConfig configures the admin API. Authorize is required.
+type AdminConfig struct {
+	// Authorize decides whether the request may act on the account; it
+	// runs before anything else, the body included. A nil error allows;
+	// an error matching ErrUnauthenticated gives 401, any other error 403.
+	// It may name the acting admin for the audit events by replacing the
+	// request's context:
+	//
+	//	*r = *r.WithContext(invitations.WithActor(r.Context(), user.Email))
+	Authorize func(r *http.Request, accountID string) error
+	// InvitedBy, when set, gives the name shown in the mail as the
+	// inviter ("Grace Hopper invited you..."), from the authenticated
+	// request: it is not taken from the body, where anyone could write
+	// anything.
+	InvitedBy func(r *http.Request) string
+	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	// A larger body is refused with 413 too_large.
+	MaxBodyBytes int64
+}
+
+// admin serves the admin API.
+type admin struct {
+	svc     *invitations.Service
+	cfg     AdminConfig
+	mux     *http.ServeMux
+	maxBody int64
+}
+
+// route is one operation of the admin API; routes is the table that both
+// the mux and the OpenAPI test read.
+type route struct {
+	method, path string
+	serve        func(a *admin, w http.ResponseWriter, r *http.Request, account string)
+}
+
+var routes = []route{
+	{"POST", "/accounts/{account}/invitations", (*admin).invite},
+	{"GET", "/accounts/{account}/invitations", (*admin).list},
+	{"GET", "/accounts/{account}/invitations/counts", (*admin).counts},
+	{"GET", "/accounts/{account}/invitations/{id}", (*admin).get},
+	{"POST", "/accounts/{account}/invitations/{id}/resend", (*admin).resend},
+	{"GET", "/accounts/{account}/invitations/{id}/link", (*admin).link},
+	{"POST", "/accounts/{account}/invitations/{id}/regenerate", (*admin).regenerate},
+	{"PUT", "/accounts/{account}/invitations/{id}/roles", (*admin).roles},
+	{"DELETE", "/accounts/{account}/invitations/{id}", (*admin).revoke},
+}
+
+// NewAdmin returns the admin API of svc as an http.Handler, with routes
+// relative to where it is mounted (use http.StripPrefix):
+//
+//	POST   /accounts/{account}/invitations               invite
+//	GET    /accounts/{account}/invitations               list (?status=&search=&limit=&after=)
+//	GET    /accounts/{account}/invitations/counts        counts per status
+//	GET    /accounts/{account}/invitations/{id}          get
+//	POST   /accounts/{account}/invitations/{id}/resend   resend
+//	GET    /accounts/{account}/invitations/{id}/link     copy link
+//	POST   /accounts/{account}/invitations/{id}/regenerate
+//	PUT    /accounts/{account}/invitations/{id}/roles    update roles
+//	DELETE /accounts/{account}/invitations/{id}          revoke
+//	GET    /openapi.json                                 this API, OpenAPI 3.1 (no Authorize)
+//
+// Invitations are the library's JSON plus "status" and "actions"; errors
+// are RFC 9457 problem details with a stable "code". Cross-origin browser
+// requests that change state are refused (http.CrossOriginProtection). It
+// fails without cfg.Authorize: there is no default-open API.
+func NewAdmin(svc *invitations.Service, cfg AdminConfig) (http.Handler, error) {
+	if svc == nil {
+		return nil, fmt.Errorf("invitationshttp: %w: a Service is required", invitations.ErrInvalidInput)
+	}
+	if cfg.Authorize == nil {
+		return nil, fmt.Errorf("invitationshttp: %w: AdminConfig.Authorize is required", invitations.ErrInvalidInput)
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("invitationshttp: %w: AdminConfig.MaxBodyBytes must not be negative", invitations.ErrInvalidInput)
+	}
+	a := &admin{svc: svc, cfg: cfg, mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes}
+	if a.maxBody == 0 {
+		a.maxBody = DefaultMaxBodyBytes
+	}
+	for _, rt := range routes {
+		a.mux.HandleFunc(rt.method+" "+rt.path, a.authorized(rt.serve))
+	}
+	a.mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, problemNotFound.problem())
+	})
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		p := problemForbidden.problem()
+		p.Detail = "cross-origin requests that change state are refused"
+		writeProblem(w, p)
+	}))
+	return cop.Handler(a.mux), nil
+}
+
+// authorized runs Authorize before the operation, and before its body is read.
+func (a *admin) authorized(serve func(*admin, http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		account := r.PathValue("account")
+		if err := a.cfg.Authorize(r, account); err != nil {
+			if errors.Is(err, ErrUnauthenticated) {
+				writeProblem(w, problemUnauthenticated.problem())
+			} else {
+				writeProblem(w, problemForbidden.problem())
+			}
+			return
+		}
+		serve(a, w, r, account)
+	}
+}
+
+// invitationJSON is an invitation as the API returns it: the library's
+// JSON plus its status and the actions that will succeed, both at the
+// Service's clock.
+type invitationJSON struct {
+	*invitations.Invitation
+	Status  invitations.Status   `json:"status"`
+	Actions []invitations.Action `json:"actions"`
+}
+
+func (a *admin) view(inv *invitations.Invitation) invitationJSON {
+	actions := a.svc.Actions(inv)
+	if actions == nil {
+		actions = []invitations.Action{}
+	}
+	return invitationJSON{Invitation: inv, Status: a.svc.Status(inv), Actions: actions}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body of at most maxBody bytes into v; unknown
+// fields, trailing data and a wrong shape are bad_request.
+func (a *admin) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.maxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errors.New("trailing data after the JSON value")
+		}
+	}
+	if err == nil {
+		return true
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		p := problemTooLarge.problem()
+		p.Detail = "bodies are limited to " + strconv.FormatInt(a.maxBody, 10) + " bytes"
+		writeProblem(w, p)
+		return false
+	}
+	writeProblem(w, problemBadRequest.problem())
+	return false
+}
+
+// id parses the {id} of the path, in the canonical form the API writes
+// (36 characters); a malformed one is not_found, as an unknown one is.
+func id(w http.ResponseWriter, r *http.Request) (uuid.UUID, bool) {
+	raw := r.PathValue("id")
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		writeProblem(w, problemNotFound.problem())
+		return uuid.UUID{}, false
+	}
+	return id, true
+}
+
+// respond writes an invitation, or the problem of err. A delivery failure
+// is not a failure of the call: the invitation was stored, and its
+// delivery state says what became of the mail.
+func (a *admin) respond(w http.ResponseWriter, status int, inv *invitations.Invitation, err error) {
+	if err != nil && !(errors.Is(err, invitations.ErrDelivery) && inv != nil) {
+		writeProblem(w, problemFor(err))
+		return
+	}
+	writeJSON(w, status, a.view(inv))
+}
+
+type inviteBody struct {
+	Email    string            `json:"email"`
+	Name     string            `json:"name"`
+	Roles    []string          `json:"roles"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+func (a *admin) invite(w http.ResponseWriter, r *http.Request, account string) {
+	var body inviteBody
+	if !a.decode(w, r, &body) {
+		return
+	}
+	in := invitations.InviteInput{AccountID: account, Email: body.Email, Name: body.Name, Roles: body.Roles, Metadata: body.Metadata}
+	if a.cfg.InvitedBy != nil {
+		in.InvitedBy = a.cfg.InvitedBy(r)
+	}
+	inv, err := a.svc.Invite(r.Context(), in)
+	a.respond(w, http.StatusCreated, inv, err)
+}
+
+// listJSON is a page as the API returns it; "next" is always present.
+type listJSON struct {
+	Invitations []invitationJSON `json:"invitations"`
+	Next        string           `json:"next"`
+}
+
+func (a *admin) list(w http.ResponseWriter, r *http.Request, account string) {
+	q := r.URL.Query()
+	query := invitations.ListQuery{
+		AccountID: account, Status: invitations.Status(q.Get("status")), Search: q.Get("search"), After: q.Get("after"),
+	}
+	if raw := q.Get("limit"); raw != "" {
+		limit, err := strconv.Atoi(raw)
+		if err != nil {
+			writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number"}))
+			return
+		}
+		query.Limit = limit
+	}
+	page, err := a.svc.List(r.Context(), query)
+	if err != nil {
+		writeProblem(w, problemFor(err))
+		return
+	}
+	out := listJSON{Invitations: make([]invitationJSON, len(page.Invitations)), Next: page.Next}
+	for i, inv := range page.Invitations {
+		out.Invitations[i] = a.view(inv)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *admin) counts(w http.ResponseWriter, r *http.Request, account string) {
+	counts, err := a.svc.Count(r.Context(), account)
+	if err != nil {
+		writeProblem(w, problemFor(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, counts)
+}
+
+func (a *admin) get(w http.ResponseWriter, r *http.Request, account string) {
+	if id, ok := id(w, r); ok {
+		inv, err := a.svc.Get(r.Context(), account, id)
+		a.respond(w, http.StatusOK, inv, err)
+	}
+}
+
+func (a *admin) resend(w http.ResponseWriter, r *http.Request, account string) {
+	if id, ok := id(w, r); ok {
+		inv, err := a.svc.Resend(r.Context(), account, id)
+		a.respond(w, http.StatusOK, inv, err)
+	}
+}
+
+func (a *admin) link(w http.ResponseWriter, r *http.Request, account string) {
+	if id, ok := id(w, r); ok {
+		link, err := a.svc.CopyLink(r.Context(), account, id)
+		if err != nil {
+			writeProblem(w, problemFor(err))
+			return
+		}
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		writeJSON(w, http.StatusOK, map[string]string{"link": link})
+	}
+}
+
+func (a *admin) regenerate(w http.ResponseWriter, r *http.Request, account string) {
+	if id, ok := id(w, r); ok {
+		inv, err := a.svc.Regenerate(r.Context(), account, id)
+		a.respond(w, http.StatusOK, inv, err)
+	}
+}
+
+func (a *admin) roles(w http.ResponseWriter, r *http.Request, account string) {
+	id, ok := id(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Roles []string `json:"roles"`
+	}
+	if !a.decode(w, r, &body) {
+		return
+	}
+	inv, err := a.svc.UpdateRoles(r.Context(), account, id, body.Roles)
+	a.respond(w, http.StatusOK, inv, err)
+}
+
+func (a *admin) revoke(w http.ResponseWriter, r *http.Request, account string) {
+	if id, ok := id(w, r); ok {
+		inv, err := a.svc.Revoke(r.Context(), account, id)
+		a.respond(w, http.StatusOK, inv, err)
+	}
+}

@@ -1,0 +1,245 @@
+package invitationshttp
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/invitekit/invitations"
+)
+
+// maxFormBytes bounds an invitee POST: the token and the action, and the
+// fields of a host's registration form.
+const maxFormBytes = 64 << 10
+
+// InviteeConfig configures the invitee's page. Every field is optional.
+type InviteeConfig struct {
+	// Accept, when set, runs instead of the default acceptance when the
+	// invitee presses Accept invitation (and whenever a page of the host's
+	// posts back to the handler with the same hidden fields): the host's
+	// own step first, such as a registration form, then the acceptance,
+	// typically in one database transaction with the membership:
+	//
+	//	tx, _ := db.BeginTx(ctx, nil)
+	//	defer tx.Rollback()
+	//	inv, err := svc.InTx(store.WithTx(tx)).Accept(ctx, a.Token)
+	//	... insert the user and the membership with tx, then tx.Commit() ...
+	//	a.Finish(inv, err)
+	//
+	// The invitation it gets was just looked up and its link is valid. It
+	// writes the response itself; Finish writes the library's page for
+	// what Accept returned.
+	Accept func(w http.ResponseWriter, r *http.Request, a *Acceptance)
+	// SignInURL is offered on the page of an invitation already accepted.
+	SignInURL string
+	// Pages, when set, replaces built-in pages by name: "invitation",
+	// "invalid", "expired", "already_accepted", "already_declined",
+	// "withdrawn", "joined", "declined", "forbidden", "error". Each
+	// executes with a *Page. Names it does not define keep the built-in
+	// page. Style elements must carry nonce="{{.Nonce}}" (the pages' CSP
+	// allows no other style or script).
+	Pages *template.Template
+}
+
+// Page is what a page template executes with.
+type Page struct {
+	Name string // which page: "invitation", "expired", ...
+	// Invitation is nil on the "invalid", "forbidden" and "error" pages.
+	Invitation  *invitations.Invitation
+	AccountName string // Metadata "account_name", else the account ID
+	InvitedBy   string // who invited, else "an administrator"
+	Roles       string // the roles, comma-separated
+	Expires     string // when the link expires, in the invitee's time zone
+	// Hidden is the form's hidden fields (the token and the action):
+	// put it inside any form that posts back to the handler.
+	Hidden    template.HTML
+	Action    string // the form's action: the page's path, without the token
+	SignInURL string
+	Nonce     string // for <style nonce="...">
+	// Message is the host's own words, for a page rendered by Acceptance.Fail.
+	Message string
+}
+
+// invitee serves the page a link opens.
+type invitee struct {
+	svc   *invitations.Service
+	cfg   InviteeConfig
+	pages *template.Template
+}
+
+// NewInvitee returns the page that invitation links open, to mount at the
+// path of Config.AcceptURL. GET (and HEAD) ?token=... shows the invitation,
+// with the buttons Accept invitation and Decline invitation, and changes
+// nothing: mail scanners open links too. The buttons POST the token in the
+// form body to the same path; a cross-site POST is refused (403) by
+// http.CrossOriginProtection. Each outcome has its page and status: an
+// unknown or superseded link 404, an expired one 410, an ended invitation
+// 409 (already accepted, with a sign-in link; declined; withdrawn),
+// accepted or declined 200. Every response forbids caching, referrers,
+// indexing and any script.
+func NewInvitee(svc *invitations.Service, cfg InviteeConfig) (http.Handler, error) {
+	if svc == nil {
+		return nil, fmt.Errorf("invitationshttp: %w: a Service is required", invitations.ErrInvalidInput)
+	}
+	h := &invitee{svc: svc, cfg: cfg, pages: defaultPages}
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusForbidden, &Page{Name: "forbidden"})
+	}))
+	return cop.Handler(h), nil
+}
+
+func (h *invitee) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		inv, err := h.svc.Lookup(r.Context(), r.URL.Query().Get("token"))
+		if err != nil {
+			h.outcome(w, r, inv, err, "")
+			return
+		}
+		h.render(w, r, http.StatusOK, h.page("invitation", inv, r.URL.Query().Get("token")))
+	case http.MethodPost:
+		h.post(w, r)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		h.render(w, r, http.StatusMethodNotAllowed, &Page{Name: "error"})
+	}
+}
+
+func (h *invitee) post(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.render(w, r, http.StatusBadRequest, &Page{Name: "error"})
+		return
+	}
+	token := r.PostForm.Get("token")
+	switch r.PostForm.Get("action") {
+	case "decline":
+		inv, err := h.svc.Decline(r.Context(), token)
+		h.outcome(w, r, inv, err, "declined")
+	case "accept":
+		if h.cfg.Accept == nil {
+			inv, err := h.svc.Accept(r.Context(), token)
+			h.outcome(w, r, inv, err, "joined")
+			return
+		}
+		inv, err := h.svc.Lookup(r.Context(), token)
+		if err != nil {
+			h.outcome(w, r, inv, err, "")
+			return
+		}
+		h.cfg.Accept(w, r, &Acceptance{Invitation: inv, Token: token, h: h, w: w, r: r})
+	default:
+		h.render(w, r, http.StatusBadRequest, &Page{Name: "error"})
+	}
+}
+
+// outcome renders the page for what Lookup, Accept or Decline returned:
+// success is the page named done, with 200.
+func (h *invitee) outcome(w http.ResponseWriter, r *http.Request, inv *invitations.Invitation, err error, done string) {
+	switch {
+	case err == nil && done != "":
+		h.render(w, r, http.StatusOK, h.page(done, inv, ""))
+	case errors.Is(err, invitations.ErrExpired) && inv != nil:
+		h.render(w, r, http.StatusGone, h.page("expired", inv, ""))
+	case errors.Is(err, invitations.ErrNotPending) && inv != nil:
+		name := map[invitations.Status]string{
+			invitations.StatusAccepted: "already_accepted",
+			invitations.StatusDeclined: "already_declined",
+			invitations.StatusRevoked:  "withdrawn",
+		}[inv.State]
+		h.render(w, r, http.StatusConflict, h.page(name, inv, ""))
+	case errors.Is(err, invitations.ErrInvalidToken):
+		h.render(w, r, http.StatusNotFound, &Page{Name: "invalid"})
+	default:
+		h.render(w, r, http.StatusInternalServerError, &Page{Name: "error"})
+	}
+}
+
+func (h *invitee) page(name string, inv *invitations.Invitation, token string) *Page {
+	p := &Page{Name: name, Invitation: inv, AccountName: inv.AccountName(), InvitedBy: inv.InvitedBy,
+		Roles: strings.Join(inv.Roles, ", "), Expires: inv.ExpiresText(), SignInURL: h.cfg.SignInURL}
+	if p.InvitedBy == "" {
+		p.InvitedBy = "an administrator"
+	}
+	if token != "" {
+		p.Hidden = hiddenFields(token)
+	}
+	return p
+}
+
+// hiddenFields carries the token in the form body, never in a URL.
+func hiddenFields(token string) template.HTML {
+	return template.HTML(`<input type="hidden" name="token" value="` + template.HTMLEscapeString(token) + `">`)
+}
+
+// render writes a page with the headers every invitee response carries.
+func (h *invitee) render(w http.ResponseWriter, r *http.Request, status int, p *Page) {
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	p.Nonce = base64.RawURLEncoding.EncodeToString(nonce[:]) // CSP takes base64url; no "+" to escape
+	p.Action = r.URL.Path
+	if p.SignInURL == "" {
+		p.SignInURL = h.cfg.SignInURL
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Robots-Tag", "noindex, nofollow")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; img-src 'self' data:; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	t := h.pages.Lookup(p.Name)
+	if h.cfg.Pages != nil && h.cfg.Pages.Lookup(p.Name) != nil {
+		t = h.cfg.Pages.Lookup(p.Name)
+	}
+	var body bytes.Buffer
+	body.Grow(4 << 10) // a built-in page is about 2.5 KiB
+	if err := t.Execute(&body, p); err != nil {
+		status = http.StatusInternalServerError
+		body.Reset()
+		_ = defaultPages.ExecuteTemplate(&body, "error", &Page{Name: "error", Nonce: p.Nonce})
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body.Bytes())
+}
+
+// Acceptance is an invitee's press of Accept invitation, handed to
+// InviteeConfig.Accept.
+type Acceptance struct {
+	// Invitation is the invitation as just looked up: pending, link valid.
+	Invitation *invitations.Invitation
+	// Token is the link's token, for Service.Accept (or svc.InTx(...).Accept).
+	Token string
+	h     *invitee
+	w     http.ResponseWriter
+	r     *http.Request
+}
+
+// Hidden is the hidden fields a host's own form must post back (inside a
+// form with method POST to the page's path) to reach Accept again.
+func (a *Acceptance) Hidden() template.HTML {
+	return hiddenFields(a.Token) + `<input type="hidden" name="action" value="accept">`
+}
+
+// Finish writes the library's page for what Accept returned: "You joined
+// ACCOUNT" on success, else the page of the error (expired, already
+// accepted, withdrawn, invalid).
+func (a *Acceptance) Finish(inv *invitations.Invitation, err error) {
+	a.h.outcome(a.w, a.r, inv, err, "joined")
+}
+
+// Fail writes the error page with the host's own message and status, for
+// a step of the host's that failed (the invitation is still pending).
+func (a *Acceptance) Fail(status int, message string) {
+	p := a.h.page("error", a.Invitation, "")
+	p.Message = message
+	a.h.render(a.w, a.r, status, p)
+}
