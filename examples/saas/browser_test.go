@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/invitationstest"
+)
+
+// chromiumPath is Debian's chromium package; .ci/run installs it.
+const chromiumPath = "/usr/bin/chromium"
+
+// startApp serves the demo on a fresh SQLite file, on loopback.
+func startApp(t *testing.T) (*app, string) {
+	t.Helper()
+	db, err := openDB(filepath.Join(t.TempDir(), "saas.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	a, err := newApp(context.Background(), config{db: db, baseURL: base, secret: []byte("browser test secret, 32 bytes or more")})
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(a)
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return a, base
+}
+
+// browser starts headless Chromium: without the sandbox (the tests run as
+// root), without background networking (this machine's network is closed).
+// It skips locally when Chromium is missing and fails in CI.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Chromium is required in CI at %s (apt-get install chromium): %v", chromiumPath, err)
+		}
+		t.Skipf("no Chromium at %s; install Debian's chromium package to run the browser test", chromiumPath)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 900),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// session is one browser tab on the demo, with helpers that fail the test.
+type session struct {
+	t    *testing.T
+	ctx  context.Context
+	shot int
+}
+
+func (s *session) do(steps ...chromedp.Action[chromedp.Void]) {
+	s.t.Helper()
+	require.NoError(s.t, chromedp.Do(s.ctx, steps...))
+}
+
+// waitFor evaluates a JavaScript condition until it holds. It retries
+// through errors too: after a click that submits a form, the page is
+// being replaced and cannot be evaluated for a moment.
+func (s *session) waitFor(what, expression string) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, err = chromedp.Run(s.ctx, chromedp.Evaluate[bool](expression)); err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	body, _ := chromedp.Run(s.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	s.t.Fatalf("waiting for %s (last error: %v)\npage text:\n%s", what, err, body)
+}
+
+func (s *session) eval(expression string) string {
+	s.t.Helper()
+	v, err := chromedp.Run(s.ctx, chromedp.Evaluate[string](expression))
+	require.NoError(s.t, err, expression)
+	return v
+}
+
+// screenshot saves what a person sees, as a test artifact
+// (go test -artifacts keeps them; they are never committed).
+func (s *session) screenshot(name string) {
+	s.t.Helper()
+	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
+	require.NoError(s.t, err)
+	s.shot++
+	require.NoError(s.t, os.WriteFile(filepath.Join(s.t.ArtifactDir(), fmt.Sprintf("%02d-%s.png", s.shot, name)), png, 0o644))
+}
+
+func row(email string) string { return `tr[data-email="` + email + `"]` }
+
+// menuItems opens a row's "•••" menu and lists its entries.
+func (s *session) menuItems(email string) string {
+	s.t.Helper()
+	s.do(chromedp.Click(chromedp.CSS(row(email) + ` .menu > button`)))
+	s.waitFor("the menu", `!document.querySelector('`+row(email)+` .menu ul').hidden`)
+	return s.eval(`[...document.querySelectorAll('` + row(email) + ` .menu li button')].map(b => b.textContent).join('|')`)
+}
+
+func (s *session) choose(email, action string) {
+	s.t.Helper()
+	s.menuItems(email)
+	s.do(chromedp.Click(chromedp.CSS(row(email) + ` button[data-action="` + action + `"]`)))
+}
+
+func (s *session) badge(email string) string {
+	return s.eval(`document.querySelector('` + row(email) + ` .badge')?.textContent ?? ''`)
+}
+
+func js(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// TestBrowserStory is the product's story in a real browser: add a user,
+// copy and resend the link, let it expire, send a new invitation, see the
+// old link refused, register and join with the new one, and find the new
+// member Active; a cross-site form post is refused.
+func TestBrowserStory(t *testing.T) {
+	ctx := browser(t)
+	a, base := startApp(t)
+	s := &session{t: t, ctx: ctx}
+	const ada = "ada@example.com"
+
+	s.do(chromedp.Navigate(base + "/"))
+	s.waitFor("the Users page", `document.querySelector('`+row(adminEmail)+`') !== null`)
+	s.screenshot("users")
+
+	// Add user: first name, last name, email, groups.
+	s.do(chromedp.Click(chromedp.ID("add-open")),
+		chromedp.SendKeys(chromedp.CSS(`#add-form input[name=first]`), "Ada"),
+		chromedp.SendKeys(chromedp.CSS(`#add-form input[name=last]`), "Lovelace"),
+		chromedp.SendKeys(chromedp.CSS(`#add-form input[name=email]`), ada),
+		chromedp.Click(chromedp.CSS(`#add-form input[value=Admin]`)))
+	s.screenshot("add-user")
+	s.do(chromedp.Click(chromedp.CSS(`#add-form button[type=submit]`)))
+	s.waitFor("the confirmation", `document.querySelector('#flash').textContent === 'Your invitation was sent successfully.'`)
+	s.waitFor("Ada's row", `document.querySelector('`+row(ada)+`') !== null`)
+	assert.Equal(t, "Invited", s.badge(ada))
+	s.screenshot("invited")
+
+	// Copy invitation link: the dialog shows it, the button copies it.
+	s.choose(ada, "copy_link")
+	s.waitFor("the link dialog", `document.querySelector('#copy-link').open`)
+	s.do(chromedp.Click(chromedp.ID("copy-button")))
+	s.waitFor("Link copied", `document.querySelector('#copy-status').textContent === 'Link copied'`)
+	firstLink := s.eval(`document.querySelector('#link-value').value`)
+	assert.True(t, strings.HasPrefix(firstLink, base+"/invitations/accept?token="), firstLink)
+	s.screenshot("link-copied")
+	s.do(chromedp.Click(chromedp.CSS(`#copy-link [data-close]`)))
+
+	// Resend: the same link again.
+	assert.Equal(t, "Resend invitation link|Copy invitation link|Edit|Remove", s.menuItems(ada))
+	s.do(chromedp.Click(chromedp.CSS(row(ada) + ` button[data-action="resend"]`)))
+	s.waitFor("the resend confirmation", `document.querySelector('#flash').textContent.startsWith('The invitation link was sent again')`)
+	assert.Equal(t, firstLink, s.eval(`document.querySelector('#mails a.mail-link').href`), "resend mails the same link")
+
+	// Eight days later the link has expired: the menu offers a new invitation, not a resend.
+	s.do(chromedp.Click(chromedp.ID("advance")))
+	s.waitFor("the expiry", `document.querySelector('`+row(ada)+` .badge')?.textContent === 'Invitation expired'`)
+	assert.Equal(t, "Send new invitation|Edit|Remove", s.menuItems(ada))
+	s.screenshot("expired-menu")
+	s.do(chromedp.Click(chromedp.CSS(row(ada) + ` button[data-action="regenerate"]`)))
+	s.waitFor("the new invitation", `document.querySelector('#flash').textContent.startsWith('A new invitation was sent')`)
+	assert.Equal(t, "Invited", s.badge(ada))
+	newLink := s.eval(`document.querySelector('#mails a.mail-link').href`)
+	assert.NotEqual(t, firstLink, newLink)
+
+	// The old link is dead.
+	s.do(chromedp.Navigate(firstLink))
+	s.waitFor("the invalid page", `document.body.innerText.includes('This invitation link is not valid')`)
+	s.screenshot("old-link")
+
+	// The new one: the invitation, then registration, then joined.
+	s.do(chromedp.Navigate(newLink))
+	s.waitFor("the invitation page", `document.body.innerText.includes('Join Acme Inc.')`)
+	assert.Contains(t, s.eval(`document.body.innerText`), "Grace Hopper")
+	assert.Equal(t, "/invitations/accept", s.eval(`location.pathname`))
+	s.screenshot("invitation")
+	s.do(chromedp.Click(chromedp.CSS(`button[value=accept]`)))
+	s.waitFor("the registration form", `document.querySelector('input[name=password]') !== null`)
+	assert.Equal(t, "Ada", s.eval(`document.querySelector('input[name=first_name]').value`))
+	assert.NotContains(t, s.eval(`location.href`), "token=", "no token in the URL after the POST")
+	s.do(chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
+		chromedp.Click(chromedp.CSS(`input[name=terms]`)))
+	s.screenshot("register")
+	s.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	s.waitFor("joined", `document.body.innerText.includes('You joined Acme Inc.')`)
+	s.screenshot("joined")
+
+	// The Users page shows the new member as Active.
+	s.do(chromedp.Navigate(base + "/"))
+	s.waitFor("Ada, active", `document.querySelector('`+row(ada)+` .badge')?.textContent === 'Active'`)
+	s.screenshot("active")
+
+	// A cross-site form post cannot accept an invitation for its invitee.
+	victim, err := a.svc.Invite(context.Background(), invitations.InviteInput{AccountID: accountID, Email: "bob@example.com", Roles: []string{"Member"}})
+	require.NoError(t, err)
+	token, err := invitationstest.TokenFromLink(a.outbox.last().Link)
+	require.NoError(t, err)
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<form id="f" method="post" action=%s><input name="token" value=%s><input name="action" value="accept"></form>
+<script>document.getElementById('f').submit()</script>`, js(base+"/invitations/accept"), js(token))
+	}))
+	defer evil.Close()
+	s.do(chromedp.Navigate(evil.URL))
+	s.waitFor("the refusal", `document.body.innerText.includes('Request refused')`)
+	s.screenshot("cross-site-refused")
+	got, err := a.svc.Get(context.Background(), accountID, victim.ID)
+	require.NoError(t, err)
+	assert.Equal(t, invitations.StatusPending, got.State, "the cross-site post changed nothing")
+
+	var joined int
+	require.NoError(t, a.db.QueryRow("SELECT count(*) FROM members WHERE email = ?", ada).Scan(&joined))
+	assert.Equal(t, 1, joined)
+}
