@@ -28,9 +28,7 @@ import (
 func TestDueMessageWithExpiredLinkIsDropped(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
-	h.mailer.FailNext(1, errOutage)
-	inv, err := h.svc.Invite(ctx, input("acct-1", "ada@example.com"))
-	require.ErrorIs(t, err, invitations.ErrDelivery)
+	inv := h.inviteUndelivered("ada@example.com")
 	h.clock.Advance(week)
 
 	r, err := h.svc.DeliverDue(ctx)
@@ -193,9 +191,7 @@ func TestPermanentErrorGivesUpAtOnce(t *testing.T) {
 
 	// A temporary failure first, then a permanent one in DeliverDue.
 	h = newHarness(t)
-	h.mailer.FailNext(1, errOutage)
-	inv, err = h.svc.Invite(ctx, input("acct-1", "ada@example.com"))
-	require.ErrorIs(t, err, invitations.ErrDelivery)
+	inv = h.inviteUndelivered("ada@example.com")
 	h.mailer.FailNext(1, perm)
 	h.clock.Advance(time.Hour)
 	r, err = h.svc.DeliverDue(ctx)
@@ -365,9 +361,7 @@ func (s *vanishing) ListDue(ctx context.Context, now time.Time, limit int) ([]*i
 func TestDeliverDueSkipsWhatWasPurged(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
-	h.mailer.FailNext(1, errOutage)
-	inv, err := h.svc.Invite(ctx, input("acct-1", "ada@example.com"))
-	require.ErrorIs(t, err, invitations.ErrDelivery)
+	inv := h.inviteUndelivered("ada@example.com")
 	ghost := h.getStored(inv.ID)
 	ghost.ID = uuid.New()
 	ghost.Email = "ghost@example.com"

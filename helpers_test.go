@@ -145,3 +145,13 @@ func assertNoTokenSecrets(t *testing.T, m invitations.TokenMaterial) {
 	assert.Empty(t, m.Nonce, "no nonce leaves the Service")
 	assert.Empty(t, m.Hash, "no token hash leaves the Service")
 }
+
+// inviteUndelivered invites email into acct-1 while the mailer is down:
+// the invitation is stored with its message due for DeliverDue.
+func (h *harness) inviteUndelivered(email string) *invitations.Invitation {
+	h.t.Helper()
+	h.mailer.FailNext(1, errOutage)
+	inv, err := h.svc.Invite(context.Background(), input("acct-1", email))
+	require.ErrorIs(h.t, err, invitations.ErrDelivery)
+	return inv
+}

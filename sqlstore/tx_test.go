@@ -45,6 +45,17 @@ func newTxRig(t *testing.T, b backend) *txRig {
 	return r
 }
 
+// onEachDatabase runs a host-app test on SQLite and on PostgreSQL, in
+// parallel, each on a fresh database.
+func onEachDatabase(t *testing.T, test func(t *testing.T, ctx context.Context, r *txRig)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, context.Background(), newTxRig(t, b))
+		})
+	}
+}
+
 // begin opens a host transaction and the Service working in it.
 func (r *txRig) begin(t *testing.T) (*sql.Tx, *invitations.Service) {
 	t.Helper()
@@ -80,301 +91,261 @@ func (r *txRig) members(t *testing.T) int {
 // TestTxAcceptCommitsWithTheMembership: accept and grant membership
 // atomically. After commit both are there; the link is used up.
 func TestTxAcceptCommitsWithTheMembership(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			r := newTxRig(t, b)
-			_, token := r.invite(t, "ada@example.com")
-			tx, svc := r.begin(t)
-			inv, err := svc.Accept(ctx, token)
-			require.NoError(t, err)
-			require.NoError(t, grant(tx, inv))
-			require.NoError(t, tx.Commit())
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		_, token := r.invite(t, "ada@example.com")
+		tx, svc := r.begin(t)
+		inv, err := svc.Accept(ctx, token)
+		require.NoError(t, err)
+		require.NoError(t, grant(tx, inv))
+		require.NoError(t, tx.Commit())
 
-			assert.Equal(t, 1, r.members(t))
-			found, err := r.svc.Lookup(ctx, token)
-			require.ErrorIs(t, err, invitations.ErrNotPending)
-			assert.Equal(t, invitations.StatusAccepted, found.State)
-		})
-	}
+		assert.Equal(t, 1, r.members(t))
+		found, err := r.svc.Lookup(ctx, token)
+		require.ErrorIs(t, err, invitations.ErrNotPending)
+		assert.Equal(t, invitations.StatusAccepted, found.State)
+	})
 }
 
 // TestTxRollbackLeavesTheLinkWorking: a rolled-back acceptance, whether
 // the host chose to roll back or its own statement failed, leaves the
 // invitation pending and the link usable.
 func TestTxRollbackLeavesTheLinkWorking(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			r := newTxRig(t, b)
-			_, token := r.invite(t, "ada@example.com")
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		_, token := r.invite(t, "ada@example.com")
 
-			// The host rolls back.
-			tx, svc := r.begin(t)
-			_, err := svc.Accept(ctx, token)
-			require.NoError(t, err)
-			require.NoError(t, tx.Rollback())
-			found, err := r.svc.Lookup(ctx, token)
-			require.NoError(t, err, "still pending after the rollback")
-			assert.Equal(t, invitations.StatusPending, found.State)
+		// The host rolls back.
+		tx, svc := r.begin(t)
+		_, err := svc.Accept(ctx, token)
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+		found, err := r.svc.Lookup(ctx, token)
+		require.NoError(t, err, "still pending after the rollback")
+		assert.Equal(t, invitations.StatusPending, found.State)
 
-			// The host's membership insert fails after Accept (a duplicate
-			// key): on PostgreSQL that aborts the transaction, which the
-			// host rolls back.
-			_, err = r.db.ExecContext(ctx, insertMember, "acme", "ada@example.com")
-			require.NoError(t, err)
-			tx, svc = r.begin(t)
-			inv, err := svc.Accept(ctx, token)
-			require.NoError(t, err)
-			require.Error(t, grant(tx, inv), "the host's own statement fails")
-			require.NoError(t, tx.Rollback())
-			found, err = r.svc.Lookup(ctx, token)
-			require.NoError(t, err, "the failed grant did not use up the link")
-			assert.Equal(t, invitations.StatusPending, found.State)
+		// The host's membership insert fails after Accept (a duplicate
+		// key): on PostgreSQL that aborts the transaction, which the
+		// host rolls back.
+		_, err = r.db.ExecContext(ctx, insertMember, "acme", "ada@example.com")
+		require.NoError(t, err)
+		tx, svc = r.begin(t)
+		inv, err := svc.Accept(ctx, token)
+		require.NoError(t, err)
+		require.Error(t, grant(tx, inv), "the host's own statement fails")
+		require.NoError(t, tx.Rollback())
+		found, err = r.svc.Lookup(ctx, token)
+		require.NoError(t, err, "the failed grant did not use up the link")
+		assert.Equal(t, invitations.StatusPending, found.State)
 
-			accepted, err := r.svc.Accept(ctx, token)
-			require.NoError(t, err, "and it still works")
-			assert.Equal(t, invitations.StatusAccepted, accepted.State)
-		})
-	}
+		accepted, err := r.svc.Accept(ctx, token)
+		require.NoError(t, err, "and it still works")
+		assert.Equal(t, invitations.StatusAccepted, accepted.State)
+	})
 }
 
 // TestTxInviteRolledBackLeavesNothing: no row, nothing mailed, now or by
 // a later DeliverDue.
 func TestTxInviteRolledBackLeavesNothing(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			r := newTxRig(t, b)
-			tx, svc := r.begin(t)
-			inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
-			require.NoError(t, err)
-			assert.Equal(t, invitations.MessageInvite, inv.Delivery.Due, "recorded as due")
-			assert.Empty(t, r.mailer.Messages(), "nothing is sent inside the transaction")
-			require.NoError(t, tx.Rollback())
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		tx, svc := r.begin(t)
+		inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
+		require.NoError(t, err)
+		assert.Equal(t, invitations.MessageInvite, inv.Delivery.Due, "recorded as due")
+		assert.Empty(t, r.mailer.Messages(), "nothing is sent inside the transaction")
+		require.NoError(t, tx.Rollback())
 
-			r.clock.Advance(time.Hour)
-			report, err := r.svc.DeliverDue(ctx)
-			require.NoError(t, err)
-			assert.Zero(t, report.Attempted)
-			assert.Empty(t, r.mailer.Messages(), "nothing is ever mailed")
-			_, err = r.svc.Get(ctx, "acme", inv.ID)
-			require.ErrorIs(t, err, invitations.ErrNotFound, "no row")
-			page, err := r.svc.List(ctx, invitations.ListQuery{AccountID: "acme"})
-			require.NoError(t, err)
-			assert.Empty(t, page.Invitations)
-		})
-	}
+		r.clock.Advance(time.Hour)
+		report, err := r.svc.DeliverDue(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, report.Attempted)
+		assert.Empty(t, r.mailer.Messages(), "nothing is ever mailed")
+		_, err = r.svc.Get(ctx, "acme", inv.ID)
+		require.ErrorIs(t, err, invitations.ErrNotFound, "no row")
+		page, err := r.svc.List(ctx, invitations.ListQuery{AccountID: "acme"})
+		require.NoError(t, err)
+		assert.Empty(t, page.Invitations)
+	})
 }
 
 // TestTxInviteCommittedThenDelivered: create the host's user record and the
 // invitation together; after commit, Deliver sends the mail exactly once,
 // and neither another Deliver nor DeliverDue sends it again.
 func TestTxInviteCommittedThenDelivered(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			r := newTxRig(t, b)
-			tx, svc := r.begin(t)
-			inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
-			require.NoError(t, err)
-			_, err = tx.ExecContext(ctx, insertMember, "acme", "grace@example.com") // the host's own write
-			require.NoError(t, err)
-			require.NoError(t, tx.Commit())
-			assert.Empty(t, r.mailer.Messages())
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		tx, svc := r.begin(t)
+		inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, insertMember, "acme", "grace@example.com") // the host's own write
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+		assert.Empty(t, r.mailer.Messages())
 
-			delivered, err := r.svc.Deliver(ctx, "acme", inv.ID)
-			require.NoError(t, err)
-			assert.Empty(t, delivered.Delivery.Due)
-			assert.False(t, delivered.Delivery.DeliveredAt.IsZero())
-			require.Len(t, r.mailer.Messages(), 1)
-			assert.Equal(t, inv.ID, r.mailer.Last().Invitation.ID)
+		delivered, err := r.svc.Deliver(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		assert.Empty(t, delivered.Delivery.Due)
+		assert.False(t, delivered.Delivery.DeliveredAt.IsZero())
+		require.Len(t, r.mailer.Messages(), 1)
+		assert.Equal(t, inv.ID, r.mailer.Last().Invitation.ID)
 
-			again, err := r.svc.Deliver(ctx, "acme", inv.ID)
-			require.NoError(t, err, "nothing due is a no-op")
-			assert.Equal(t, delivered.Version, again.Version)
-			r.clock.Advance(time.Hour)
-			report, err := r.svc.DeliverDue(ctx)
-			require.NoError(t, err)
-			assert.Zero(t, report.Attempted)
-			assert.Len(t, r.mailer.Messages(), 1, "sent exactly once")
+		again, err := r.svc.Deliver(ctx, "acme", inv.ID)
+		require.NoError(t, err, "nothing due is a no-op")
+		assert.Equal(t, delivered.Version, again.Version)
+		r.clock.Advance(time.Hour)
+		report, err := r.svc.DeliverDue(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, report.Attempted)
+		assert.Len(t, r.mailer.Messages(), 1, "sent exactly once")
 
-			token := r.token(t)
-			_, err = r.svc.Accept(ctx, token)
-			require.NoError(t, err, "the delivered link works")
-		})
-	}
+		token := r.token(t)
+		_, err = r.svc.Accept(ctx, token)
+		require.NoError(t, err, "the delivered link works")
+	})
 }
 
 // TestTxCommittedMailGoesOutWithDeliverDue: a host that forgets Deliver
 // still gets its mail out with the next DeliverDue.
 func TestTxCommittedMailGoesOutWithDeliverDue(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			r := newTxRig(t, b)
-			tx, svc := r.begin(t)
-			_, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
-			require.NoError(t, err)
-			require.NoError(t, tx.Commit())
-			report, err := r.svc.DeliverDue(ctx)
-			require.NoError(t, err)
-			assert.Equal(t, 1, report.Delivered)
-			assert.Len(t, r.mailer.Messages(), 1)
-		})
-	}
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		tx, svc := r.begin(t)
+		_, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+		report, err := r.svc.DeliverDue(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, report.Delivered)
+		assert.Len(t, r.mailer.Messages(), 1)
+	})
 }
 
 // TestTxEveryCall runs each Service call inside a host transaction, then
 // commits and delivers what became due.
 func TestTxEveryCall(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			r := newTxRig(t, b)
-			expired, _ := r.invite(t, "old@example.com")
-			r.clock.Advance(8 * 24 * time.Hour)
-			sent := len(r.mailer.Messages())
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		expired, _ := r.invite(t, "old@example.com")
+		r.clock.Advance(8 * 24 * time.Hour)
+		sent := len(r.mailer.Messages())
 
-			tx, svc := r.begin(t)
-			ada, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
-			require.NoError(t, err)
-			bob, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "bob@example.com", Roles: []string{"member"}})
-			require.NoError(t, err)
-			_, err = svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
-			require.ErrorIs(t, err, invitations.ErrAlreadyInvited, "a duplicate inside the transaction")
+		tx, svc := r.begin(t)
+		ada, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
+		require.NoError(t, err)
+		bob, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "bob@example.com", Roles: []string{"member"}})
+		require.NoError(t, err)
+		_, err = svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}})
+		require.ErrorIs(t, err, invitations.ErrAlreadyInvited, "a duplicate inside the transaction")
 
-			got, err := svc.Get(ctx, "acme", ada.ID)
-			require.NoError(t, err)
-			assert.Equal(t, ada.ID, got.ID, "the transaction sees its own invite")
-			page, err := svc.List(ctx, invitations.ListQuery{AccountID: "acme", Search: "ad"})
-			require.NoError(t, err)
-			require.Len(t, page.Invitations, 1)
-			counts, err := svc.Count(ctx, "acme")
-			require.NoError(t, err)
-			assert.Equal(t, 2, counts[invitations.StatusPending])
-			assert.Equal(t, 1, counts[invitations.StatusExpired])
+		got, err := svc.Get(ctx, "acme", ada.ID)
+		require.NoError(t, err)
+		assert.Equal(t, ada.ID, got.ID, "the transaction sees its own invite")
+		page, err := svc.List(ctx, invitations.ListQuery{AccountID: "acme", Search: "ad"})
+		require.NoError(t, err)
+		require.Len(t, page.Invitations, 1)
+		counts, err := svc.Count(ctx, "acme")
+		require.NoError(t, err)
+		assert.Equal(t, 2, counts[invitations.StatusPending])
+		assert.Equal(t, 1, counts[invitations.StatusExpired])
 
-			_, err = svc.UpdateRoles(ctx, "acme", ada.ID, []string{"admin"})
-			require.NoError(t, err)
-			_, err = svc.Resend(ctx, "acme", ada.ID)
-			require.NoError(t, err)
-			link, err := svc.CopyLink(ctx, "acme", ada.ID)
-			require.NoError(t, err)
-			token, err := invitationstest.TokenFromLink(link)
-			require.NoError(t, err)
-			_, err = svc.Lookup(ctx, token)
-			require.NoError(t, err)
-			_, err = svc.Regenerate(ctx, "acme", expired.ID)
-			require.NoError(t, err)
-			_, err = svc.Revoke(ctx, "acme", bob.ID)
-			require.NoError(t, err)
-			_, err = svc.Decline(ctx, token)
-			require.NoError(t, err)
-			_, err = svc.Deliver(ctx, "acme", ada.ID)
-			require.ErrorIs(t, err, invitations.ErrInTx, "no mail inside the transaction")
-			_, err = svc.DeliverDue(ctx)
-			require.ErrorIs(t, err, invitations.ErrInTx)
-			assert.Len(t, r.mailer.Messages(), sent, "nothing was sent")
+		_, err = svc.UpdateRoles(ctx, "acme", ada.ID, []string{"admin"})
+		require.NoError(t, err)
+		_, err = svc.Resend(ctx, "acme", ada.ID)
+		require.NoError(t, err)
+		link, err := svc.CopyLink(ctx, "acme", ada.ID)
+		require.NoError(t, err)
+		token, err := invitationstest.TokenFromLink(link)
+		require.NoError(t, err)
+		_, err = svc.Lookup(ctx, token)
+		require.NoError(t, err)
+		_, err = svc.Regenerate(ctx, "acme", expired.ID)
+		require.NoError(t, err)
+		_, err = svc.Revoke(ctx, "acme", bob.ID)
+		require.NoError(t, err)
+		_, err = svc.Decline(ctx, token)
+		require.NoError(t, err)
+		_, err = svc.Deliver(ctx, "acme", ada.ID)
+		require.ErrorIs(t, err, invitations.ErrInTx, "no mail inside the transaction")
+		_, err = svc.DeliverDue(ctx)
+		require.ErrorIs(t, err, invitations.ErrInTx)
+		assert.Len(t, r.mailer.Messages(), sent, "nothing was sent")
 
-			// Nothing is visible outside before the commit.
-			_, err = r.svc.Get(ctx, "acme", ada.ID)
-			require.ErrorIs(t, err, invitations.ErrNotFound)
-			require.NoError(t, tx.Commit())
+		// Nothing is visible outside before the commit.
+		_, err = r.svc.Get(ctx, "acme", ada.ID)
+		require.ErrorIs(t, err, invitations.ErrNotFound)
+		require.NoError(t, tx.Commit())
 
-			declined, err := r.svc.Get(ctx, "acme", ada.ID)
-			require.NoError(t, err)
-			assert.Equal(t, invitations.StatusDeclined, declined.State)
-			assert.Equal(t, []string{"admin"}, declined.Roles)
-			report, err := r.svc.DeliverDue(ctx)
-			require.NoError(t, err)
-			assert.Equal(t, 1, report.Delivered, "only the regenerated link is still wanted")
-			assert.Equal(t, expired.ID, r.mailer.Last().Invitation.ID)
-			assert.Equal(t, invitations.MessageRegenerate, r.mailer.Last().Kind)
-		})
-	}
+		declined, err := r.svc.Get(ctx, "acme", ada.ID)
+		require.NoError(t, err)
+		assert.Equal(t, invitations.StatusDeclined, declined.State)
+		assert.Equal(t, []string{"admin"}, declined.Roles)
+		report, err := r.svc.DeliverDue(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, report.Delivered, "only the regenerated link is still wanted")
+		assert.Equal(t, expired.ID, r.mailer.Last().Invitation.ID)
+		assert.Equal(t, invitations.MessageRegenerate, r.mailer.Last().Kind)
+	})
 }
 
 // TestTxConcurrentAccepts: 16 host transactions accept one link at once.
 // Exactly one commits an acceptance; every loser learns ErrNotPending and
 // its transaction is still usable (no failed statement in it).
 func TestTxConcurrentAccepts(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			r := newTxRig(t, b)
-			_, token := r.invite(t, "ada@example.com")
-			committed := make([]bool, 16)
-			errs := together(16, func(i int) error {
-				tx, err := r.db.BeginTx(ctx, nil)
-				if err != nil {
-					return err
-				}
-				defer tx.Rollback()
-				inv, err := r.svc.InTx(r.store.WithTx(tx)).Accept(ctx, token)
-				if err != nil {
-					var one int
-					if qerr := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); qerr != nil {
-						return errors.Join(err, errors.New("the loser's transaction is unusable: "+qerr.Error()))
-					}
-					return err
-				}
-				if err := grant(tx, inv); err != nil {
-					return err
-				}
-				if err := tx.Commit(); err != nil {
-					return err
-				}
-				committed[i] = true
-				return nil
-			})
-			assert.Equal(t, 1, successes(errs), "%v", errs)
-			for i, err := range errs {
-				if err != nil {
-					assert.ErrorIs(t, err, invitations.ErrNotPending, "loser %d", i)
-					assert.False(t, committed[i])
-				}
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		_, token := r.invite(t, "ada@example.com")
+		committed := make([]bool, 16)
+		errs := together(16, func(i int) error {
+			tx, err := r.db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
 			}
-			assert.Equal(t, 1, r.members(t))
+			defer tx.Rollback()
+			inv, err := r.svc.InTx(r.store.WithTx(tx)).Accept(ctx, token)
+			if err != nil {
+				var one int
+				if qerr := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); qerr != nil {
+					return errors.Join(err, errors.New("the loser's transaction is unusable: "+qerr.Error()))
+				}
+				return err
+			}
+			if err := grant(tx, inv); err != nil {
+				return err
+			}
+			if err := tx.Commit(); err != nil {
+				return err
+			}
+			committed[i] = true
+			return nil
 		})
-	}
+		assert.Equal(t, 1, successes(errs), "%v", errs)
+		for i, err := range errs {
+			if err != nil {
+				assert.ErrorIs(t, err, invitations.ErrNotPending, "loser %d", i)
+				assert.False(t, committed[i])
+			}
+		}
+		assert.Equal(t, 1, r.members(t))
+	})
 }
 
 // TestTxConflictsDoNotAbortTheTransaction: on the Store bound to a
 // transaction, a lost compare-and-set and a duplicate pending invitation
 // are reported without a failing statement, so the transaction goes on.
 func TestTxConflictsDoNotAbortTheTransaction(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			r := newTxRig(t, b)
-			inv, _ := r.invite(t, "ada@example.com")
-			tx, _ := r.begin(t)
-			st := r.store.WithTx(tx)
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		inv, _ := r.invite(t, "ada@example.com")
+		tx, _ := r.begin(t)
+		st := r.store.WithTx(tx)
 
-			stale, err := st.Get(ctx, "acme", inv.ID)
-			require.NoError(t, err)
-			stale.Version += 5
-			require.ErrorIs(t, st.Update(ctx, stale, stale.Version-1), invitations.ErrConflict)
+		stale, err := st.Get(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		stale.Version += 5
+		require.ErrorIs(t, st.Update(ctx, stale, stale.Version-1), invitations.ErrConflict)
 
-			dup := stale.Clone()
-			dup.ID[0] ^= 0xff
-			dup.Token.Hash = append([]byte(nil), dup.Token.Hash...)
-			dup.Token.Hash[0] ^= 0xff
-			require.ErrorIs(t, st.Create(ctx, dup), invitations.ErrAlreadyInvited)
+		dup := stale.Clone()
+		dup.ID[0] ^= 0xff
+		dup.Token.Hash = append([]byte(nil), dup.Token.Hash...)
+		dup.Token.Hash[0] ^= 0xff
+		require.ErrorIs(t, st.Create(ctx, dup), invitations.ErrAlreadyInvited)
 
-			_, err = tx.ExecContext(ctx, insertMember, "acme", "grace@example.com")
-			require.NoError(t, err, "the transaction is still usable")
-			require.NoError(t, tx.Commit())
-			assert.Equal(t, 1, r.members(t))
-		})
-	}
+		_, err = tx.ExecContext(ctx, insertMember, "acme", "grace@example.com")
+		require.NoError(t, err, "the transaction is still usable")
+		require.NoError(t, tx.Commit())
+		assert.Equal(t, 1, r.members(t))
+	})
 }
