@@ -131,6 +131,10 @@ func (inv *Invitation) ActionsAt(now time.Time) []Action {
 	return nil
 }
 
+// ttl is how long the invitation's link lives from each send: the TTL it
+// was invited with, which every send keeps as ExpiresAt - SentAt.
+func (inv *Invitation) ttl() time.Duration { return inv.ExpiresAt.Sub(inv.SentAt) }
+
 // EndedAt is when the invitation was accepted, declined or revoked; zero
 // while it is pending.
 func (inv *Invitation) EndedAt() time.Time {

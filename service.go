@@ -118,7 +118,6 @@ func (s *Service) Format(f fmt.State, _ rune) {
 // so that every Store reads back exactly what was written.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-func (s *Service) expiry(now time.Time) time.Time { return now.Add(s.ttl).Truncate(time.Microsecond) }
 
 // InviteInput is what an admin fills in to invite a person.
 type InviteInput struct {
@@ -128,7 +127,20 @@ type InviteInput struct {
 	Roles     []string
 	InvitedBy string // optional: who invited, shown in the mail
 	Metadata  map[string]string
+	// SkipMail stores the invitation without mailing it: the admin shares
+	// the link by CopyLink. Nothing is due, and SendCount stays 0.
+	SkipMail bool
+	// TTL is how long this invitation's link is valid, from each send; 0
+	// means the Service's TTL. It must be between MinInviteTTL and
+	// MaxInviteTTL. Resend and Regenerate keep using it.
+	TTL time.Duration
 }
+
+// Bounds of InviteInput.TTL.
+const (
+	MinInviteTTL = time.Hour
+	MaxInviteTTL = 30 * 24 * time.Hour
+)
 
 // Invite creates an invitation and mails its link (MessageInvite). The link
 // is valid for the TTL. A pending invitation (expired or not) for the same
@@ -136,11 +148,19 @@ type InviteInput struct {
 // with Config.IsMember set, an email that belongs to the account with
 // ErrAlreadyMember. When the mail cannot be sent the invitation is still
 // stored and returned with an error matching ErrDelivery. On a Service from
-// InTx the mail is stored as due and not sent (see Deliver).
+// InTx the mail is stored as due and not sent (see Deliver). With SkipMail
+// nothing is mailed at all; TTL gives this invitation a validity of its own.
 func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, error) {
 	inv, err := newInvitation(in)
 	if err != nil {
 		return nil, err
+	}
+	ttl := s.ttl
+	if in.TTL != 0 {
+		if in.TTL < MinInviteTTL || in.TTL > MaxInviteTTL {
+			return nil, inputError("ttl", "must be between 1 hour and 30 days")
+		}
+		ttl = in.TTL
 	}
 	if inv.ID, err = uuid.NewV7(); err != nil {
 		return nil, fmt.Errorf("invitations: generating id: %w", err)
@@ -148,13 +168,16 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	now := s.clock()
 	token, material := s.keys.issue()
 	inv.State = StatusPending
-	inv.CreatedAt, inv.SentAt, inv.ExpiresAt = now, now, s.expiry(now)
-	inv.SendCount, inv.Version = 1, 1
+	inv.CreatedAt, inv.SentAt, inv.ExpiresAt = now, now, now.Add(ttl).Truncate(time.Microsecond)
+	inv.Version = 1
 	inv.Token = material
-	s.scheduleMail(inv, MessageInvite, now)
-	msg, err := s.message(MessageInvite, inv, s.link.of(token))
-	if err != nil {
-		return nil, err // nothing stored for a message that cannot be rendered
+	var msg Message
+	if !in.SkipMail {
+		inv.SendCount = 1
+		s.scheduleMail(inv, MessageInvite, now)
+		if msg, err = s.message(MessageInvite, inv, s.link.of(token)); err != nil {
+			return nil, err // nothing stored for a message that cannot be rendered
+		}
 	}
 	if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
 		return nil, err
@@ -163,6 +186,9 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 		return nil, storeError(err)
 	}
 	s.emit(ctx, EventInvited, now, inv)
+	if in.SkipMail {
+		return inv.withoutToken(), nil
+	}
 	return s.deliver(ctx, inv, msg)
 }
 
@@ -217,7 +243,7 @@ func newInvitation(in InviteInput) (*Invitation, error) {
 }
 
 // Resend mails the same link again (MessageResend) and moves its expiry to
-// TTL from now. It works only while the link is valid: an expired one gives
+// the invitation's TTL from now. It works only while the link is valid: an expired one gives
 // ErrExpired (Regenerate it instead), an ended one ErrNotPending, a link
 // issued under a secret the Service no longer holds ErrInvalidToken, and
 // the email of a member (Config.IsMember) ErrAlreadyMember.
@@ -234,7 +260,7 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 		if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
 			return err
 		}
-		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
+		inv.SentAt, inv.ExpiresAt = now, now.Add(inv.ttl()).Truncate(time.Microsecond)
 		inv.SendCount++
 		s.scheduleMail(inv, MessageResend, now)
 		msg, err = s.message(MessageResend, inv, s.link.of(token))
@@ -265,7 +291,7 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 	return s.link.of(token), nil
 }
 
-// Regenerate gives an expired invitation a new link, valid for the TTL, and
+// Regenerate gives an expired invitation a new link, valid for its TTL, and
 // mails it (MessageRegenerate); the old link is dead from then on. A link
 // that still works gives ErrNotExpired, unless it was issued under a secret
 // the Service no longer holds: such an invitation can be regenerated at any
@@ -288,7 +314,7 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		}
 		token, material := s.keys.issue()
 		inv.Token = material
-		inv.SentAt, inv.ExpiresAt = now, s.expiry(now)
+		inv.SentAt, inv.ExpiresAt = now, now.Add(inv.ttl()).Truncate(time.Microsecond)
 		inv.SendCount++
 		s.scheduleMail(inv, MessageRegenerate, now)
 		var err error
