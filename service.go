@@ -118,7 +118,6 @@ func (s *Service) Format(f fmt.State, _ rune) {
 // so that every Store reads back exactly what was written.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-
 // InviteInput is what an admin fills in to invite a person.
 type InviteInput struct {
 	AccountID string // required
