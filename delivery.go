@@ -31,17 +31,18 @@ type DeliveryReport struct {
 var errLinkExpired = errors.New("not sent: the link expired before the message could be delivered; send a new invitation")
 
 // scheduleMail marks a message due, in the same write as the change that
-// calls for it. The synchronous attempt that follows holds it for a lease;
-// if the process dies first, DeliverDue takes it over when the lease ends.
-// Inside a caller's transaction there is no synchronous attempt, so the
-// message is due at once, for Deliver after the commit.
-func (s *Service) scheduleMail(inv *Invitation, kind MessageKind, now time.Time) {
+// calls for it. When the caller sends it right after storing it
+// (sendsNow), that attempt holds it for a lease; if the process dies
+// first, DeliverDue takes it over when the lease ends. Otherwise (inside a
+// caller's transaction, InviteMany) it is due at once, for Deliver or the
+// next DeliverDue.
+func (s *Service) scheduleMail(inv *Invitation, kind MessageKind, now time.Time, sendsNow bool) {
 	inv.Delivery.Due = kind
 	inv.Delivery.Attempts = 0
 	inv.Delivery.LastError = ""
 	inv.Delivery.FailedAt = time.Time{}
 	inv.Delivery.NextAttempt = now
-	if !s.inTx {
+	if sendsNow {
 		inv.Delivery.NextAttempt = now.Add(s.delivery.Lease)
 	}
 }

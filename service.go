@@ -150,35 +150,9 @@ const (
 // InTx the mail is stored as due and not sent (see Deliver). With SkipMail
 // nothing is mailed at all; TTL gives this invitation a validity of its own.
 func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, error) {
-	inv, err := newInvitation(in)
-	if err != nil {
-		return nil, err
-	}
-	ttl := s.ttl
-	if in.TTL != 0 {
-		if in.TTL < MinInviteTTL || in.TTL > MaxInviteTTL {
-			return nil, inputError("ttl", "must be between 1 hour and 30 days")
-		}
-		ttl = in.TTL
-	}
-	if inv.ID, err = uuid.NewV7(); err != nil {
-		return nil, fmt.Errorf("invitations: generating id: %w", err)
-	}
 	now := s.clock()
-	token, material := s.keys.issue()
-	inv.State = StatusPending
-	inv.CreatedAt, inv.SentAt, inv.ExpiresAt = now, now, now.Add(ttl).Truncate(time.Microsecond)
-	inv.Version = 1
-	inv.Token = material
-	var msg Message
-	if !in.SkipMail {
-		inv.SendCount = 1
-		s.scheduleMail(inv, MessageInvite, now)
-		if msg, err = s.message(MessageInvite, inv, s.link.of(token)); err != nil {
-			return nil, err // nothing stored for a message that cannot be rendered
-		}
-	}
-	if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
+	inv, msg, err := s.newPending(ctx, in, now, !s.inTx)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.store.Create(ctx, inv); err != nil {
@@ -189,6 +163,45 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 		return inv.withoutToken(), nil
 	}
 	return s.deliver(ctx, inv, msg)
+}
+
+// newPending validates an invitation's input and builds it as it will be
+// stored, with its mail due unless SkipMail; sendsNow says whether the
+// caller makes the first attempt right after storing it (Invite outside a
+// transaction), which holds the message for a lease. The message is
+// rendered here, so that one that cannot be rendered stores nothing.
+func (s *Service) newPending(ctx context.Context, in InviteInput, now time.Time, sendsNow bool) (*Invitation, Message, error) {
+	inv, err := newInvitation(in)
+	if err != nil {
+		return nil, Message{}, err
+	}
+	ttl := s.ttl
+	if in.TTL != 0 {
+		if in.TTL < MinInviteTTL || in.TTL > MaxInviteTTL {
+			return nil, Message{}, inputError("ttl", "must be between 1 hour and 30 days")
+		}
+		ttl = in.TTL
+	}
+	if inv.ID, err = uuid.NewV7(); err != nil {
+		return nil, Message{}, fmt.Errorf("invitations: generating id: %w", err)
+	}
+	token, material := s.keys.issue()
+	inv.State = StatusPending
+	inv.CreatedAt, inv.SentAt, inv.ExpiresAt = now, now, now.Add(ttl).Truncate(time.Microsecond)
+	inv.Version = 1
+	inv.Token = material
+	var msg Message
+	if !in.SkipMail {
+		inv.SendCount = 1
+		s.scheduleMail(inv, MessageInvite, now, sendsNow)
+		if msg, err = s.message(MessageInvite, inv, s.link.of(token)); err != nil {
+			return nil, Message{}, err
+		}
+	}
+	if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
+		return nil, Message{}, err
+	}
+	return inv, msg, nil
 }
 
 // checkMember refuses the email of a member of the account, when the host
@@ -261,7 +274,7 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 		}
 		inv.SentAt, inv.ExpiresAt = now, now.Add(inv.ttl()).Truncate(time.Microsecond)
 		inv.SendCount++
-		s.scheduleMail(inv, MessageResend, now)
+		s.scheduleMail(inv, MessageResend, now, !s.inTx)
 		msg, err = s.message(MessageResend, inv, s.link.of(token))
 		return err
 	})
@@ -315,7 +328,7 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		inv.Token = material
 		inv.SentAt, inv.ExpiresAt = now, now.Add(inv.ttl()).Truncate(time.Microsecond)
 		inv.SendCount++
-		s.scheduleMail(inv, MessageRegenerate, now)
+		s.scheduleMail(inv, MessageRegenerate, now, !s.inTx)
 		var err error
 		msg, err = s.message(MessageRegenerate, inv, s.link.of(token))
 		return err

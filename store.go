@@ -31,6 +31,14 @@ type Store interface {
 	// it may return ErrConflict.
 	Create(ctx context.Context, inv *Invitation) error
 
+	// CreateMany stores new invitations as Create does, each on its own:
+	// it returns one error per invitation, in order (nil where it was
+	// stored, an *AlreadyInvitedError where another pending invitation
+	// holds the email), and a call error only when it could store none
+	// for a reason that is not the rows' own (a database that is down).
+	// It should cost a few statements, not one per invitation.
+	CreateMany(ctx context.Context, invs []*Invitation) ([]error, error)
+
 	// Get returns the invitation with this ID in this account, or
 	// ErrNotFound, also when the ID exists in another account.
 	Get(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error)

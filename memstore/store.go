@@ -82,14 +82,33 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.create(inv)
+}
+
+// CreateMany implements invitations.Store under one lock.
+func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) ([]error, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(invs))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, inv := range invs {
+		errs[i] = s.create(inv)
+	}
+	return errs, nil
+}
+
+// create stores a copy of inv; s.mu is held.
+func (s *Store) create(inv *invitations.Invitation) error {
 	hash, ok := keyOf(inv.Token.Hash)
 	if !ok {
 		return errHashSize
 	}
 	stored := inv.Clone()
 	key := pendingKey{stored.AccountID, stored.Email}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, dup := s.byID[stored.ID]; dup {
 		return errDuplicateID
 	}

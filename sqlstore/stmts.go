@@ -105,6 +105,18 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScan
 	return stmt.QueryRowContext(ctx, args...)
 }
 
+// runner runs a statement that is built per call (CreateMany's, whose
+// length varies) without preparing it: on the caller's transaction for a
+// Store from WithTx, else on the pool.
+func (s *Store) runner() interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+} {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.db
+}
+
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }

@@ -135,6 +135,121 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 	return fmt.Errorf("sqlstore: create: %w", invitations.ErrConflict)
 }
 
+// createChunk is how many rows one INSERT of CreateMany carries: 25
+// parameters a row stays well within both databases' limits.
+const createChunk = 400
+
+// CreateMany implements invitations.Store with one multi-row INSERT ... ON
+// CONFLICT DO NOTHING RETURNING id per chunk of rows, and one SELECT that
+// names the pending invitations holding the emails of the rows not
+// inserted: a few statements, whatever the number of rows, and none that
+// fails on a duplicate (a caller's transaction stays usable).
+func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) ([]error, error) {
+	errs := make([]error, len(invs))
+	for start := 0; start < len(invs); start += createChunk {
+		chunk := invs[start:min(start+createChunk, len(invs))]
+		if err := s.createChunk(ctx, chunk, errs[start:]); err != nil {
+			return nil, err
+		}
+	}
+	return errs, nil
+}
+
+func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation, errs []error) error {
+	var sb strings.Builder
+	args := make([]any, 0, len(chunk)*columnCount)
+	sb.WriteString("INSERT INTO " + s.table + " (" + columns + ") VALUES ")
+	for i, inv := range chunk {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('(')
+		for c := range columnCount {
+			if c > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(s.dialect.param(len(args) + c + 1))
+		}
+		sb.WriteByte(')')
+		args = append(args, s.rowValues(inv)...)
+	}
+	sb.WriteString(" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id")
+	rows, err := s.runner().QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return fail(ctx, "create many", err)
+	}
+	inserted := make(map[uuid.UUID]bool, len(chunk))
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fail(ctx, "create many", err)
+		}
+		inserted[id] = true
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fail(ctx, "create many", err)
+	}
+	var missing []int
+	for i, inv := range chunk {
+		if !inserted[inv.ID] {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	holders, err := s.pendingHolders(ctx, chunk, missing)
+	if err != nil {
+		return err
+	}
+	for _, i := range missing {
+		inv := chunk[i]
+		if id, ok := holders[[2]string{inv.AccountID, strings.ToLower(inv.Email)}]; ok && id != inv.ID {
+			errs[i] = &invitations.AlreadyInvitedError{ExistingID: id}
+			continue
+		}
+		// The holder ended between the INSERT and the SELECT: try the row
+		// again on its own.
+		errs[i] = s.Create(ctx, inv)
+	}
+	return nil
+}
+
+// pendingHolders names the pending invitations of the emails of the given
+// rows, in one SELECT.
+func (s *Store) pendingHolders(ctx context.Context, chunk []*invitations.Invitation, which []int) (map[[2]string]uuid.UUID, error) {
+	var sb strings.Builder
+	args := make([]any, 0, 2*len(which))
+	sb.WriteString("SELECT id, account_id, lower(email) FROM " + s.table + " WHERE state = 'pending' AND (account_id, lower(email)) IN (")
+	for n, i := range which {
+		if n > 0 {
+			sb.WriteString(", ")
+		}
+		args = append(args, chunk[i].AccountID, chunk[i].Email)
+		sb.WriteString("(" + s.dialect.param(len(args)-1) + ", lower(" + s.dialect.param(len(args)) + "))")
+	}
+	sb.WriteByte(')')
+	rows, err := s.runner().QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fail(ctx, "create many", err)
+	}
+	defer rows.Close()
+	holders := make(map[[2]string]uuid.UUID, len(which))
+	for rows.Next() {
+		var id uuid.UUID
+		var account, email string
+		if err := rows.Scan(&id, &account, &email); err != nil {
+			return nil, fail(ctx, "create many", err)
+		}
+		holders[[2]string{account, email}] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "create many", err)
+	}
+	return holders, nil
+}
+
 // Get implements invitations.Store.
 func (s *Store) Get(ctx context.Context, accountID string, id uuid.UUID) (*invitations.Invitation, error) {
 	inv, err := scanOne(s.queryRow(ctx, s.q.get, id.String(), accountID))

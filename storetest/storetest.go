@@ -63,6 +63,8 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 		{"DeleteEndedTwoCutoffs", testDeleteTwoCutoffs},
 		{"ListSearchByEmailPrefix", testListSearch},
 		{"CountByStatusAtNow", testCount},
+		{"CreateManyRowByRow", testCreateMany},
+		{"ConcurrentCreateManyOneWinnerPerEmail", testConcurrentCreateMany},
 		{"CancelledContext", testCancelled},
 		{"ConcurrentUpdatesOneWinner", testConcurrentUpdate},
 		{"ConcurrentCreatesOneWinner", testConcurrentCreate},
@@ -731,5 +733,87 @@ func testCount(t *testing.T, s invitations.Store) {
 	require.NoError(t, err)
 	for st, n := range counts {
 		assert.Zero(t, n, "status %s of an empty account", st)
+	}
+}
+
+// testCreateMany: every row stored or refused on its own, in order; a
+// conflict names the pending invitation, whether it was stored before or
+// earlier in the same batch; more rows than a store might put in one
+// statement.
+func testCreateMany(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	errs, err := s.CreateMany(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, errs)
+
+	held := create(t, s, fixture(t, "acct-1", "held@example.com", 0))
+	ended := fixture(t, "acct-1", "ended@example.com", 0)
+	ended.State, ended.RevokedAt = invitations.StatusRevoked, base
+	create(t, s, ended)
+
+	var batch []*invitations.Invitation
+	for i := range 450 {
+		batch = append(batch, fixture(t, "acct-1", fmt.Sprintf("u%03d@example.com", i), time.Duration(i)*time.Microsecond))
+	}
+	clash := fixture(t, "acct-1", "held@example.com", time.Second)
+	twin := fixture(t, "acct-1", "u007@example.com", time.Second)
+	again := fixture(t, "acct-1", "ended@example.com", time.Second)
+	other := fixture(t, "acct-2", "held@example.com", time.Second)
+	batch = append(batch, clash, twin, again, other)
+
+	errs, err = s.CreateMany(ctx, batch)
+	require.NoError(t, err)
+	require.Len(t, errs, len(batch))
+	for i := range 450 {
+		require.NoError(t, errs[i], "row %d", i)
+		got, err := s.Get(ctx, "acct-1", batch[i].ID)
+		require.NoError(t, err)
+		requireSame(t, batch[i], got)
+	}
+	var already *invitations.AlreadyInvitedError
+	require.ErrorAs(t, errs[450], &already, "a pending invitation holds the email")
+	assert.Equal(t, held.ID, already.ExistingID)
+	require.ErrorAs(t, errs[451], &already, "an earlier row of the batch holds the email")
+	assert.Equal(t, batch[7].ID, already.ExistingID)
+	require.NoError(t, errs[452], "an ended invitation frees the email")
+	require.NoError(t, errs[453], "another account")
+	for _, refused := range []*invitations.Invitation{clash, twin} {
+		_, err := s.Get(ctx, "acct-1", refused.ID)
+		require.ErrorIs(t, err, invitations.ErrNotFound, "a refused row stores nothing")
+	}
+}
+
+// testConcurrentCreateMany: batches racing over the same emails leave
+// exactly one pending invitation per email, and every refusal names it.
+func testConcurrentCreateMany(t *testing.T, s invitations.Store) {
+	ctx := context.Background()
+	const emails = 20
+	winners := make([][]uuid.UUID, emails)
+	var mu sync.Mutex
+	errs := race(func(i int) error {
+		var batch []*invitations.Invitation
+		for e := range emails {
+			batch = append(batch, fixture(t, "acct-1", fmt.Sprintf("e%d@example.com", e), time.Duration(i)*time.Millisecond))
+		}
+		rowErrs, err := s.CreateMany(ctx, batch)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for e, rowErr := range rowErrs {
+			if rowErr == nil {
+				winners[e] = append(winners[e], batch[e].ID)
+			} else if !errors.Is(rowErr, invitations.ErrAlreadyInvited) {
+				return rowErr
+			}
+		}
+		return nil
+	})
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	for e := range emails {
+		require.Len(t, winners[e], 1, "email %d has exactly one pending invitation", e)
 	}
 }
