@@ -34,7 +34,8 @@ type AdminConfig struct {
 	// anything.
 	InvitedBy func(r *http.Request) string
 	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
-	// A larger body is refused with 413 too_large.
+	// A larger body is refused with 413 too_large. A bulk invitation may be
+	// 16 times as large.
 	MaxBodyBytes int64
 }
 
@@ -55,6 +56,7 @@ type route struct {
 
 var routes = []route{
 	{"POST", "/accounts/{account}/invitations", (*admin).invite},
+	{"POST", "/accounts/{account}/invitations/bulk", (*admin).bulk},
 	{"GET", "/accounts/{account}/invitations", (*admin).list},
 	{"GET", "/accounts/{account}/invitations/counts", (*admin).counts},
 	{"GET", "/accounts/{account}/invitations/{id}", (*admin).get},
@@ -69,6 +71,7 @@ var routes = []route{
 // relative to where it is mounted (use http.StripPrefix):
 //
 //	POST   /accounts/{account}/invitations               invite
+//	POST   /accounts/{account}/invitations/bulk          invite many (207, a result per row)
 //	GET    /accounts/{account}/invitations               list (?status=&search=&limit=&after=)
 //	GET    /accounts/{account}/invitations/counts        counts per status
 //	GET    /accounts/{account}/invitations/{id}          get
@@ -154,10 +157,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// bulkBodyFactor is how many times MaxBodyBytes a bulk body may be: room
+// for invitations.MaxInviteMany rows at the default.
+const bulkBodyFactor = 16
+
 // decode reads a JSON body of at most maxBody bytes into v; unknown
 // fields, trailing data and a wrong shape are bad_request.
 func (a *admin) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.maxBody))
+	return a.decodeAtMost(w, r, v, a.maxBody)
+}
+
+func (a *admin) decodeAtMost(w http.ResponseWriter, r *http.Request, v any, maxBody int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
@@ -171,7 +182,7 @@ func (a *admin) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		p := problemTooLarge.problem()
-		p.Detail = "bodies are limited to " + strconv.FormatInt(a.maxBody, 10) + " bytes"
+		p.Detail = "this body is limited to " + strconv.FormatInt(maxBody, 10) + " bytes"
 		writeProblem(w, p)
 		return false
 	}
@@ -214,12 +225,55 @@ func (a *admin) invite(w http.ResponseWriter, r *http.Request, account string) {
 	if !a.decode(w, r, &body) {
 		return
 	}
+	inv, err := a.svc.Invite(r.Context(), a.input(r, account, body))
+	a.respond(w, http.StatusCreated, inv, err)
+}
+
+func (a *admin) input(r *http.Request, account string, body inviteBody) invitations.InviteInput {
 	in := invitations.InviteInput{AccountID: account, Email: body.Email, Name: body.Name, Roles: body.Roles, Metadata: body.Metadata}
 	if a.cfg.InvitedBy != nil {
 		in.InvitedBy = a.cfg.InvitedBy(r)
 	}
-	inv, err := a.svc.Invite(r.Context(), in)
-	a.respond(w, http.StatusCreated, inv, err)
+	return in
+}
+
+// bulkResult is one row of a bulk answer: the status the row would have
+// had on its own, and the invitation or the problem.
+type bulkResult struct {
+	Status     int             `json:"status"`
+	Invitation *invitationJSON `json:"invitation,omitempty"`
+	Problem    *Problem        `json:"problem,omitempty"`
+}
+
+// bulk invites many at once (InviteMany): 207 with a result per row, in
+// order; mail goes out with the next DeliverDue.
+func (a *admin) bulk(w http.ResponseWriter, r *http.Request, account string) {
+	var body struct {
+		Invitations []inviteBody `json:"invitations"`
+	}
+	if !a.decodeAtMost(w, r, &body, bulkBodyFactor*a.maxBody) {
+		return
+	}
+	in := make([]invitations.InviteInput, len(body.Invitations))
+	for i, row := range body.Invitations {
+		in[i] = a.input(r, account, row)
+	}
+	results, err := a.svc.InviteMany(r.Context(), in)
+	if err != nil {
+		writeProblem(w, problemFor(err))
+		return
+	}
+	out := make([]bulkResult, len(results))
+	for i, res := range results {
+		if res.Err != nil {
+			p := problemFor(res.Err)
+			out[i] = bulkResult{Status: p.Status, Problem: &p}
+			continue
+		}
+		view := a.view(res.Invitation)
+		out[i] = bulkResult{Status: http.StatusCreated, Invitation: &view}
+	}
+	writeJSON(w, http.StatusMultiStatus, map[string][]bulkResult{"results": out})
 }
 
 // listJSON is a page as the API returns it; "next" is always present.

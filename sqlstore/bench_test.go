@@ -316,3 +316,52 @@ func svcInvite(b *testing.B, w *sqlWorld) {
 		}
 	}
 }
+
+// BenchmarkInviteMany: 1,000 invitations in one InviteMany call against
+// 1,000 Invite calls, mail off in both (SkipMail), on each database. One
+// op is the whole thousand.
+func BenchmarkInviteMany(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			store, _ := be.newStore(b)
+			svc, err := invitations.New(store, invitationstest.NewMailer(), invitations.Config{
+				Secret: secret, AcceptURL: "https://app.example.com/accept",
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			round := 0
+			rows := func() []invitations.InviteInput {
+				round++
+				in := make([]invitations.InviteInput, 1000)
+				for i := range in {
+					in[i] = invitations.InviteInput{AccountID: "bulk", Email: fmt.Sprintf("r%d-u%d@example.com", round, i), Roles: []string{"member"}, SkipMail: true}
+				}
+				return in
+			}
+			b.Run("rows=1000/sequential", func(b *testing.B) {
+				for b.Loop() {
+					for _, in := range rows() {
+						if _, err := svc.Invite(ctx, in); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+			b.Run("rows=1000/InviteMany", func(b *testing.B) {
+				for b.Loop() {
+					results, err := svc.InviteMany(ctx, rows())
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, r := range results {
+						if r.Err != nil {
+							b.Fatal(r.Err)
+						}
+					}
+				}
+			})
+		})
+	}
+}

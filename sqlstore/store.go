@@ -135,8 +135,9 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 	return fmt.Errorf("sqlstore: create: %w", invitations.ErrConflict)
 }
 
-// createChunk is how many rows one INSERT of CreateMany carries: 25
-// parameters a row stays well within both databases' limits.
+// createChunk is how many rows one INSERT of CreateMany carries: on
+// SQLite, 25 parameters a row stay within its limit of 32,766; on
+// PostgreSQL, one JSON parameter of 400 rows was as fast as 1,000.
 const createChunk = 400
 
 // CreateMany implements invitations.Store with one multi-row INSERT ... ON
@@ -156,25 +157,7 @@ func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) 
 }
 
 func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation, errs []error) error {
-	var sb strings.Builder
-	args := make([]any, 0, len(chunk)*columnCount)
-	sb.WriteString("INSERT INTO " + s.table + " (" + columns + ") VALUES ")
-	for i, inv := range chunk {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteByte('(')
-		for c := range columnCount {
-			if c > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString(s.dialect.param(len(args) + c + 1))
-		}
-		sb.WriteByte(')')
-		args = append(args, s.rowValues(inv)...)
-	}
-	sb.WriteString(" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id")
-	rows, err := s.runner().QueryContext(ctx, sb.String(), args...)
+	rows, err := s.insertBatch(ctx, chunk)
 	if err != nil {
 		return fail(ctx, "create many", err)
 	}
@@ -216,6 +199,101 @@ func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation
 	return nil
 }
 
+// insertBatch inserts the rows that no pending invitation holds the email
+// of, returning their IDs. PostgreSQL gets the batch as one JSON parameter
+// (a constant statement, prepared once: binding 10,000 parameters cost
+// more than the insert); SQLite as a multi-row VALUES with plain "?"
+// parameters, which it binds in order.
+func (s *Store) insertBatch(ctx context.Context, chunk []*invitations.Invitation) (*sql.Rows, error) {
+	if s.dialect == Postgres {
+		batch := make([]batchRow, len(chunk))
+		for i, inv := range chunk {
+			batch[i] = newBatchRow(inv)
+		}
+		payload, err := json.Marshal(batch)
+		if err != nil {
+			return nil, err
+		}
+		return s.query(ctx, s.q.insertJSON, string(payload))
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(chunk)*columnCount)
+	sb.WriteString("INSERT INTO " + s.table + " (" + columns + ") VALUES ")
+	for i, inv := range chunk {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('(')
+		for c := range columnCount {
+			if c > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(s.dialect.positional(len(args) + c + 1))
+		}
+		sb.WriteByte(')')
+		args = append(args, s.rowValues(inv)...)
+	}
+	sb.WriteString(" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id")
+	return s.runner().QueryContext(ctx, sb.String(), args...)
+}
+
+// batchRow is one invitation of a PostgreSQL batch, its fields named as
+// the columns (jsonRecord types them); times are RFC 3339 with
+// microseconds or null, bytes base64.
+type batchRow struct {
+	ID                uuid.UUID  `json:"id"`
+	AccountID         string     `json:"account_id"`
+	Email             string     `json:"email"`
+	Name              string     `json:"name"`
+	Roles             string     `json:"roles"`
+	InvitedBy         string     `json:"invited_by"`
+	Metadata          string     `json:"metadata"`
+	State             string     `json:"state"`
+	CreatedAt         *time.Time `json:"created_at"`
+	SentAt            *time.Time `json:"sent_at"`
+	ExpiresAt         *time.Time `json:"expires_at"`
+	AcceptedAt        *time.Time `json:"accepted_at"`
+	DeclinedAt        *time.Time `json:"declined_at"`
+	RevokedAt         *time.Time `json:"revoked_at"`
+	SendCount         int        `json:"send_count"`
+	Version           int64      `json:"version"`
+	DeliveryDue       string     `json:"delivery_due"`
+	DeliveryAttempts  int        `json:"delivery_attempts"`
+	DeliveryLastError string     `json:"delivery_last_error"`
+	DeliveryNextAt    *time.Time `json:"delivery_next_at"`
+	DeliveredAt       *time.Time `json:"delivered_at"`
+	DeliveryFailedAt  *time.Time `json:"delivery_failed_at"`
+	KeyID             string     `json:"key_id"`
+	TokenNonce        []byte     `json:"token_nonce"`
+	TokenHash         []byte     `json:"token_hash"`
+}
+
+func newBatchRow(inv *invitations.Invitation) batchRow {
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	roles, _ := json.Marshal(inv.Roles)
+	metadata := []byte("{}")
+	if len(inv.Metadata) > 0 {
+		metadata, _ = json.Marshal(inv.Metadata)
+	}
+	d := inv.Delivery
+	return batchRow{
+		ID: inv.ID, AccountID: inv.AccountID, Email: inv.Email, Name: inv.Name, Roles: string(roles),
+		InvitedBy: inv.InvitedBy, Metadata: string(metadata), State: string(inv.State),
+		CreatedAt: at(inv.CreatedAt), SentAt: at(inv.SentAt), ExpiresAt: at(inv.ExpiresAt),
+		AcceptedAt: at(inv.AcceptedAt), DeclinedAt: at(inv.DeclinedAt), RevokedAt: at(inv.RevokedAt),
+		SendCount: inv.SendCount, Version: inv.Version,
+		DeliveryDue: string(d.Due), DeliveryAttempts: d.Attempts, DeliveryLastError: d.LastError,
+		DeliveryNextAt: at(d.NextAttempt), DeliveredAt: at(d.DeliveredAt), DeliveryFailedAt: at(d.FailedAt),
+		KeyID: inv.Token.KeyID, TokenNonce: inv.Token.Nonce, TokenHash: inv.Token.Hash,
+	}
+}
+
 // pendingHolders names the pending invitations of the emails of the given
 // rows, in one SELECT.
 func (s *Store) pendingHolders(ctx context.Context, chunk []*invitations.Invitation, which []int) (map[[2]string]uuid.UUID, error) {
@@ -227,7 +305,7 @@ func (s *Store) pendingHolders(ctx context.Context, chunk []*invitations.Invitat
 			sb.WriteString(", ")
 		}
 		args = append(args, chunk[i].AccountID, chunk[i].Email)
-		sb.WriteString("(" + s.dialect.param(len(args)-1) + ", lower(" + s.dialect.param(len(args)) + "))")
+		sb.WriteString("(" + s.dialect.positional(len(args)-1) + ", lower(" + s.dialect.positional(len(args)) + "))")
 	}
 	sb.WriteByte(')')
 	rows, err := s.runner().QueryContext(ctx, sb.String(), args...)
