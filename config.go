@@ -70,6 +70,9 @@ type DeliveryPolicy struct {
 	// another process may take it over (after a crash). Sends are cut off
 	// well within it. Default five minutes.
 	Lease time.Duration
+	// Concurrency bounds how many messages one DeliverDue run sends at
+	// once. Default 4.
+	Concurrency int
 }
 
 // Default delivery policy.
@@ -78,10 +81,11 @@ const (
 	DefaultBackoff     = time.Minute
 	DefaultMaxBackoff  = time.Hour
 	DefaultLease       = 5 * time.Minute
+	DefaultConcurrency = 4
 )
 
 func (p DeliveryPolicy) withDefaults() (DeliveryPolicy, error) {
-	if p.MaxAttempts < 0 || p.Backoff < 0 || p.MaxBackoff < 0 || p.Lease < 0 {
+	if p.MaxAttempts < 0 || p.Backoff < 0 || p.MaxBackoff < 0 || p.Lease < 0 || p.Concurrency < 0 {
 		return p, configError("Delivery settings must not be negative")
 	}
 	if p.MaxAttempts == 0 {
@@ -95,6 +99,9 @@ func (p DeliveryPolicy) withDefaults() (DeliveryPolicy, error) {
 	}
 	if p.Lease == 0 {
 		p.Lease = DefaultLease
+	}
+	if p.Concurrency == 0 {
+		p.Concurrency = DefaultConcurrency
 	}
 	if p.MaxBackoff < p.Backoff {
 		return p, configError("Delivery.MaxBackoff must not be less than Delivery.Backoff")

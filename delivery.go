@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -234,57 +235,99 @@ func (s *Service) Deliver(ctx context.Context, accountID string, id uuid.UUID) (
 
 // DeliverDue sends the messages whose attempt is due: those whose first
 // attempt failed and whose backoff has passed, those made inside a
-// caller's transaction (see InTx), and those left behind by a process that
-// stopped between saving and sending. Run it on a schedule (every minute,
-// say) from as many processes as you like: each due message is claimed
-// with a compare-and-set before it is sent, so only one of them sends it.
-// A message whose invitation was accepted, declined, revoked or
-// regenerated meanwhile is dropped, not sent; one whose link has expired
-// is not sent either, and its delivery is marked failed so that the admin
-// sees it and can send a new invitation. The library starts no goroutine
-// of its own.
+// caller's transaction (see InTx) or by InviteMany, and those left behind
+// by a process that stopped between saving and sending. Run it on a
+// schedule (every minute, say) from as many processes as you like: each
+// due message is claimed with a compare-and-set before it is sent, so only
+// one of them sends it. A message whose invitation was accepted, declined,
+// revoked or regenerated meanwhile is dropped, not sent; one whose link has
+// expired is not sent either, and its delivery is marked failed so that
+// the admin sees it and can send a new invitation.
+//
+// A run reads the due messages in pages until none is due or ctx ends, and
+// sends up to DeliveryPolicy.Concurrency of them at once; it returns when
+// every message it claimed has been tried. The library starts no
+// goroutine that outlives the call.
 func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 	var r DeliveryReport
 	if s.inTx {
 		return r, ErrInTx
 	}
+	var mu sync.Mutex // guards r while senders report
+	work := make(chan *Invitation)
+	var senders sync.WaitGroup
+	for range s.delivery.Concurrency {
+		senders.Go(func() {
+			for inv := range work {
+				_, result, _ := s.attemptDue(ctx, inv)
+				mu.Lock()
+				r.count(result)
+				mu.Unlock()
+			}
+		})
+	}
+	err := s.claimDue(ctx, work, func(skipped bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if skipped {
+			r.Skipped++
+		} else {
+			r.Attempted++
+		}
+	})
+	close(work)
+	senders.Wait()
+	return r, err
+}
+
+// claimDue reads pages of due messages and hands each one it claims to the
+// senders; tally counts claims and skips. Claimed messages are due only
+// after their lease, so the next page holds new ones; it stops when there
+// are none, or none of a full page could be claimed.
+func (s *Service) claimDue(ctx context.Context, work chan<- *Invitation, tally func(skipped bool)) error {
 	for {
 		due, err := s.store.ListDue(ctx, s.clock(), deliverBatch)
 		if err != nil {
-			return r, storeError(err)
+			return storeError(err)
 		}
 		claimedAny := false
 		for _, inv := range due {
 			if err := ctx.Err(); err != nil {
-				return r, err
+				return err
 			}
 			claimed, err := s.claim(ctx, inv)
 			if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-				r.Skipped++
+				tally(true)
 				continue
 			}
 			if err != nil {
-				return r, err
+				return err
 			}
 			claimedAny = true
-			r.Attempted++
-			_, result, _ := s.attemptDue(ctx, claimed)
-			switch result {
-			case delivered:
-				r.Delivered++
-			case retrying:
-				r.Retrying++
-			case gaveUp:
-				r.GaveUp++
-			case expired:
-				r.Expired++
+			select {
+			case work <- claimed:
+				tally(false)
+			case <-ctx.Done():
+				return ctx.Err() // the claim runs out; another run sends it
 			}
 		}
-		// Claimed and failed messages are now due later, so a fresh read
-		// returns new ones; stop when there are none or none could be had.
 		if !claimedAny || len(due) < deliverBatch {
-			return r, nil
+			return nil
 		}
+	}
+}
+
+// count adds one attempt's outcome to the report.
+func (r *DeliveryReport) count(o outcome) {
+	switch o {
+	case delivered:
+		r.Delivered++
+	case retrying:
+		r.Retrying++
+	case gaveUp:
+		r.GaveUp++
+	case expired:
+		r.Expired++
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // mailpit is the test server, with helpers to read what it received.
 type mailpit struct{ servers.Mailpit }
 
-func mailpitServer(t *testing.T) mailpit { return mailpit{servers.MailpitServer(t)} }
+func mailpitServer(t testing.TB) mailpit { return mailpit{servers.MailpitServer(t)} }
 
 // config is a Mailer config for the server: STARTTLS, PLAIN auth.
 func (m mailpit) config() smtpmailer.Config {
