@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log"
 	"net/http"
 	"slices"
 	"strings"
@@ -112,6 +113,24 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 }
 
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// deliverLoop runs DeliverDue every interval until ctx ends, as a host
+// schedules it: it sends what bulk invitations left due, and retries what
+// failed.
+func (a *app) deliverLoop(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if _, err := a.svc.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+				log.Printf("delivering due mail: %v", err)
+			}
+		}
+	}
+}
 
 // pageHeaders: the Users page is read-only and runs only its own script
 // and style.

@@ -40,6 +40,9 @@ func startApp(t *testing.T) (*app, string) {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go a.deliverLoop(ctx, 100*time.Millisecond)
 	return a, base
 }
 
@@ -217,6 +220,17 @@ func TestBrowserStory(t *testing.T) {
 	s.do(chromedp.Navigate(base + "/"))
 	s.waitFor("Ada, active", `document.querySelector('`+row(ada)+` .badge')?.textContent === 'Active'`)
 	s.screenshot("active")
+
+	// A pasted list goes out in one bulk call; each row on its own.
+	s.do(chromedp.Click(chromedp.ID("add-open")),
+		chromedp.SendKeys(chromedp.CSS(`#add-form textarea[name=emails]`), "carol@example.com, dave@example.com\nnot-an-email"))
+	s.do(chromedp.Click(chromedp.CSS(`#add-form button[type=submit]`)))
+	s.waitFor("the bulk summary", `document.querySelector('#flash').textContent.startsWith('2 invitations sent. Not sent: not-an-email')`)
+	assert.Equal(t, "Invited", s.badge("carol@example.com"))
+	assert.Equal(t, "Invited", s.badge("dave@example.com"))
+	s.do(chromedp.Click(chromedp.CSS(`#tabs button[data-tab=""]`)))
+	s.waitFor("their mail, sent by the delivery run", `[...document.querySelectorAll('#mails li')].some(li => li.textContent.includes('dave@example.com'))`)
+	s.screenshot("bulk")
 
 	// A cross-site form post cannot accept an invitation for its invitee.
 	victim, err := a.svc.Invite(context.Background(), invitations.InviteInput{AccountID: accountID, Email: "bob@example.com", Roles: []string{"Member"}})

@@ -69,6 +69,7 @@ func run(addr, dbPath, smtpAddr, smtpTLS, smtpUser, smtpFrom string) error {
 	if err != nil {
 		return err
 	}
+	go a.deliverLoop(context.Background(), time.Second)
 	log.Printf("Settings > Users at %s (database %s)", base, dbPath)
 	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	return srv.Serve(ln)

@@ -167,21 +167,43 @@ async function addUser(event) {
     problem.hidden = false;
     return;
   }
+  const pasted = form.emails.value.split(/[\s,;]+/).filter(Boolean);
   try {
-    await call('POST', api, {
-      email: form.email.value,
-      name: (form.first.value.trim() + ' ' + form.last.value.trim()).trim(),
-      roles,
-      metadata: { account_name: 'Acme Inc.' },
-    });
+    if (pasted.length) {
+      await addMany(pasted, roles);
+    } else {
+      await call('POST', api, {
+        email: form.email.value,
+        name: (form.first.value.trim() + ' ' + form.last.value.trim()).trim(),
+        roles,
+        metadata: { account_name: 'Acme Inc.' },
+      });
+      flashAfter = 'Your invitation was sent successfully.';
+    }
     $('#add-user').close();
     form.reset();
     await refresh();
-    flash('Your invitation was sent successfully.');
+    flash(flashAfter, flashError);
   } catch (err) {
     problem.textContent = err.message;
     problem.hidden = false;
   }
+}
+
+let flashAfter = '';
+let flashError = false;
+
+// addMany invites a pasted list in one call; each row succeeds or fails on
+// its own, and the mail goes out with the server's next delivery run.
+async function addMany(emails, roles) {
+  const { results } = await call('POST', api + '/bulk', {
+    invitations: emails.map((email) => ({ email, roles, metadata: { account_name: 'Acme Inc.' } })),
+  });
+  const failed = results.map((r, i) => r.problem ? emails[i] + ': ' + r.problem.detail : null).filter(Boolean);
+  const sent = results.length - failed.length;
+  flashAfter = sent + (sent === 1 ? ' invitation' : ' invitations') + ' sent.' +
+    (failed.length ? ' Not sent: ' + failed.join('; ') : '');
+  flashError = failed.length > 0;
 }
 
 async function saveRoles(event) {
