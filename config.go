@@ -73,6 +73,11 @@ type DeliveryPolicy struct {
 	// Concurrency bounds how many messages one DeliverDue run sends at
 	// once. Default 4.
 	Concurrency int
+	// RemindBefore, when set, makes DeliverDue mail one reminder
+	// (MessageReminder: the same link, the expiry unchanged) to each
+	// pending invitation whose link expires within this window and that
+	// was not reminded since it was last sent. 0 means no reminders.
+	RemindBefore time.Duration
 }
 
 // Default delivery policy.
@@ -85,7 +90,7 @@ const (
 )
 
 func (p DeliveryPolicy) withDefaults() (DeliveryPolicy, error) {
-	if p.MaxAttempts < 0 || p.Backoff < 0 || p.MaxBackoff < 0 || p.Lease < 0 || p.Concurrency < 0 {
+	if p.MaxAttempts < 0 || p.Backoff < 0 || p.MaxBackoff < 0 || p.Lease < 0 || p.Concurrency < 0 || p.RemindBefore < 0 {
 		return p, configError("Delivery settings must not be negative")
 	}
 	if p.MaxAttempts == 0 {

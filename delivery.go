@@ -157,7 +157,7 @@ func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind Messa
 func (s *Service) sent(sendErr error) func(*Delivery, time.Time) outcome {
 	return func(d *Delivery, now time.Time) outcome {
 		if sendErr == nil {
-			*d = Delivery{DeliveredAt: now}
+			*d = Delivery{DeliveredAt: now, RemindedAt: d.RemindedAt}
 			return delivered
 		}
 		d.Attempts++
@@ -253,6 +253,9 @@ func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 	if s.inTx {
 		return r, ErrInTx
 	}
+	if err := s.scheduleReminders(ctx); err != nil {
+		return r, err
+	}
 	var mu sync.Mutex // guards r while senders report
 	work := make(chan *Invitation)
 	var senders sync.WaitGroup
@@ -278,6 +281,43 @@ func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 	close(work)
 	senders.Wait()
 	return r, err
+}
+
+// scheduleReminders makes a reminder due for each pending invitation whose
+// link expires within DeliveryPolicy.RemindBefore and that was not
+// reminded since it was last sent; the claims that follow send them. Each
+// is marked with a compare-and-set, so that of several processes one
+// schedules it; one that changed meanwhile is left for the next run.
+func (s *Service) scheduleReminders(ctx context.Context) error {
+	if s.delivery.RemindBefore == 0 {
+		return nil
+	}
+	for {
+		now := s.clock()
+		found, err := s.store.ListRemindable(ctx, now, now.Add(s.delivery.RemindBefore), deliverBatch)
+		if err != nil {
+			return storeError(err)
+		}
+		marked := 0
+		for _, inv := range found {
+			version := inv.Version
+			inv.SendCount++
+			s.scheduleMail(inv, MessageReminder, now, false)
+			inv.Delivery.RemindedAt = now
+			inv.Version = version + 1
+			err := s.store.Update(ctx, inv, version)
+			switch {
+			case err == nil:
+				marked++
+			case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+			default:
+				return storeError(err)
+			}
+		}
+		if marked == 0 || len(found) < deliverBatch {
+			return nil
+		}
+	}
 }
 
 // claimDue reads pages of due messages and hands each one it claims to the

@@ -104,6 +104,9 @@ type Delivery struct {
 	// FailedAt is when delivery of the last message was given up, after the
 	// policy's attempts; zero otherwise. Resend or CopyLink still work.
 	FailedAt time.Time `json:"failed_at,omitzero"`
+	// RemindedAt is when a reminder of the current link was last made due
+	// (see DeliveryPolicy.RemindBefore); a link is reminded of once per send.
+	RemindedAt time.Time `json:"reminded_at,omitzero"`
 }
 
 // StatusAt is the status at the instant now: a pending invitation is

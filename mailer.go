@@ -29,6 +29,9 @@ const (
 	MessageInvite     MessageKind = "invite"     // the first mail of an invitation
 	MessageResend     MessageKind = "resend"     // a reminder with the same link
 	MessageRegenerate MessageKind = "regenerate" // a new link; the old one no longer works
+	// MessageReminder: the same link, shortly before it expires (see
+	// DeliveryPolicy.RemindBefore); the expiry does not move.
+	MessageReminder MessageKind = "reminder"
 )
 
 // Message is a rendered invitation mail. Link, Text and HTML carry the

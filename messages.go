@@ -203,6 +203,13 @@ var defaultWording = map[MessageKind]wording{
 			return "This is a reminder: " + w.inviterInner + " invited you to join " + w.account + " as " + w.roles + "."
 		},
 	},
+	MessageReminder: {
+		subject: func(w *words) string { return "Your invitation to join " + w.account + " expires soon" },
+		lead: func(w *words) string {
+			return w.inviter + " invited you to join " + w.account + " as " + w.roles +
+				". The invitation expires soon: accept it before the date below."
+		},
+	},
 	MessageRegenerate: {
 		subject: func(w *words) string { return "Your new invitation link to join " + w.account },
 		lead: func(w *words) string {

@@ -22,7 +22,7 @@ func TestDefaultMessagesGolden(t *testing.T) {
 		Metadata: map[string]string{MetadataAccountName: "Acme & Co", MetadataTimeZone: "Europe/Berlin"},
 	}
 	const link = "https://app.example.com/invitations/accept?ref=mail&token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	for _, kind := range messageKinds {
+	for _, kind := range append(messageKinds, MessageReminder) {
 		subject, text, html, err := defaultMessages{}.render(newMessageData(kind, inv, link))
 		require.NoError(t, err)
 		golden(t, string(kind)+".txt", "Subject: "+subject+"\n\n"+text)

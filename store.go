@@ -75,6 +75,13 @@ type Store interface {
 	// index on the due invitations, not a scan of all of them.
 	ListDue(ctx context.Context, now time.Time, limit int) ([]*Invitation, error)
 
+	// ListRemindable returns up to limit pending invitations, of any
+	// account, whose ExpiresAt is after now and at or before until, that
+	// have no message due and were not reminded since their link was last
+	// sent (Delivery.RemindedAt zero or before SentAt), soonest expiry
+	// first (ties by ID). It must be served by an index, not a scan.
+	ListRemindable(ctx context.Context, now, until time.Time, limit int) ([]*Invitation, error)
+
 	// DeleteEnded deletes the invitations accepted, declined or revoked
 	// strictly before endedBefore (see EndedAt), and the pending ones whose
 	// ExpiresAt is strictly before expiredBefore. It returns how many it

@@ -19,6 +19,9 @@ import (
 //	{{define "invite_text"}}Hello {{.Name}}, join us: {{.Link}}{{end}}
 //	...`))
 //
+// Reminders (reminder_subject, reminder_text, reminder_html) are optional:
+// without them a reminder uses the resend templates.
+//
 // New checks that every template exists and executes on sample data, so a
 // broken template fails at start-up rather than at the first invitation.
 // html/template escapes every value; the text part is sent as plain text.
@@ -63,14 +66,18 @@ func (t *Templates) check() error {
 }
 
 func (t *Templates) render(d *MessageData) (subject, text, html string, err error) {
+	kind := string(d.Kind)
+	if d.Kind == MessageReminder && (t.Text.Lookup(kind+"_subject") == nil || t.Text.Lookup(kind+"_text") == nil || t.HTML.Lookup(kind+"_html") == nil) {
+		kind = string(MessageResend)
+	}
 	var s, x, h bytes.Buffer
-	if err := t.Text.ExecuteTemplate(&s, string(d.Kind)+"_subject", d); err != nil {
+	if err := t.Text.ExecuteTemplate(&s, kind+"_subject", d); err != nil {
 		return "", "", "", fmt.Errorf("%w: %s subject: %w", ErrRender, d.Kind, err)
 	}
-	if err := t.Text.ExecuteTemplate(&x, string(d.Kind)+"_text", d); err != nil {
+	if err := t.Text.ExecuteTemplate(&x, kind+"_text", d); err != nil {
 		return "", "", "", fmt.Errorf("%w: %s text: %w", ErrRender, d.Kind, err)
 	}
-	if err := t.HTML.ExecuteTemplate(&h, string(d.Kind)+"_html", d); err != nil {
+	if err := t.HTML.ExecuteTemplate(&h, kind+"_html", d); err != nil {
 		return "", "", "", fmt.Errorf("%w: %s html: %w", ErrRender, d.Kind, err)
 	}
 	// A subject is one header line: fold any line break a template made.

@@ -250,6 +250,35 @@ func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]*invit
 	return out, nil
 }
 
+// ListRemindable implements invitations.Store. Its cost grows with the
+// number of pending invitations, not with the ended ones.
+func (s *Store) ListRemindable(ctx context.Context, now, until time.Time, limit int) ([]*invitations.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var ready []*invitations.Invitation
+	for _, inv := range s.pending {
+		d := inv.Delivery
+		if inv.State == invitations.StatusPending && inv.ExpiresAt.After(now) && !inv.ExpiresAt.After(until) &&
+			d.Due == "" && (d.RemindedAt.IsZero() || d.RemindedAt.Before(inv.SentAt)) {
+			ready = append(ready, inv)
+		}
+	}
+	slices.SortFunc(ready, func(a, b *invitations.Invitation) int {
+		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID[:], b.ID[:])
+	})
+	out := make([]*invitations.Invitation, 0, min(limit, len(ready)))
+	for _, inv := range ready[:min(limit, len(ready))] {
+		out = append(out, inv.Clone())
+	}
+	return out, nil
+}
+
 // reuse keeps the stored value when the new one is equal, else stores a copy.
 func reuse[T any](stored, given T, equal func(T, T) bool, clone func(T) T) T {
 	if equal(stored, given) {

@@ -75,6 +75,8 @@ func TestQueriesUseIndexes(t *testing.T) {
 			}
 			check("by token hash", explain(t, db, b.dialect, s.ByHashQueryForTest(), []byte("x")), "invitations_token_hash_key")
 			check("due messages", explain(t, db, b.dialect, s.ListDueQueryForTest(), dueArg(b.dialect, now), 100), "invitations_delivery_due_idx")
+			check("remindable", explain(t, db, b.dialect, s.RemindableQueryForTest(), dueArg(b.dialect, now), dueArg(b.dialect, now.Add(24*time.Hour)), 100),
+				"invitations_remindable_idx")
 			check("pending email", explain(t, db, b.dialect, s.PendingIDQueryForTest(), "acct-1", "user5@example.com"), "invitations_pending_email_key")
 			for name, f := range map[string]invitations.ListFilter{
 				"first page":     {AccountID: "acct-1", Now: now, Limit: 51},

@@ -10,17 +10,17 @@ import (
 const columns = "id, account_id, email, name, roles, invited_by, metadata, state, " +
 	"created_at, sent_at, expires_at, accepted_at, declined_at, revoked_at, send_count, version, " +
 	"delivery_due, delivery_attempts, delivery_last_error, delivery_next_at, delivered_at, delivery_failed_at, " +
-	"key_id, token_nonce, token_hash"
+	"delivery_reminded_at, key_id, token_nonce, token_hash"
 
 // jsonRecord types the columns of a batch sent as JSON (see batchRow).
 const jsonRecord = "id uuid, account_id text, email text, name text, roles text, invited_by text, metadata text, state text, " +
 	"created_at timestamptz, sent_at timestamptz, expires_at timestamptz, accepted_at timestamptz, declined_at timestamptz, " +
 	"revoked_at timestamptz, send_count integer, version bigint, delivery_due text, delivery_attempts integer, " +
 	"delivery_last_error text, delivery_next_at timestamptz, delivered_at timestamptz, delivery_failed_at timestamptz, " +
-	"key_id text, token_nonce text, token_hash text"
+	"delivery_reminded_at timestamptz, key_id text, token_nonce text, token_hash text"
 
 // columnCount is how many columns there are.
-const columnCount = 25
+const columnCount = 26
 
 // updated are the columns Update writes, in rowValues order minus the
 // immutable id, account_id, email and created_at; the last three are the
@@ -30,7 +30,7 @@ var updated = []string{
 	"sent_at", "expires_at", "accepted_at", "declined_at", "revoked_at",
 	"send_count", "version",
 	"delivery_due", "delivery_attempts", "delivery_last_error", "delivery_next_at", "delivered_at", "delivery_failed_at",
-	"key_id", "token_nonce", "token_hash",
+	"delivery_reminded_at", "key_id", "token_nonce", "token_hash",
 }
 
 const tokenColumns = 3
@@ -38,6 +38,7 @@ const tokenColumns = 3
 // queries are the statements of one Store, built once by New.
 type queries struct {
 	insert, pendingID, get, byHash, version, deleteEnded, listDue, count string
+	listRemindable                                                       string
 	insertJSON                                                           string // PostgreSQL: a batch as one JSON parameter
 	update, updateKeepToken                                              string
 	listHead                                                             string // SELECT columns FROM table
@@ -82,6 +83,10 @@ func buildQueries(d Dialect, table string) queries {
 		listDue: "SELECT " + columns + " FROM " + table + " WHERE delivery_due <> '' AND delivery_next_at <= " + p(1) +
 			" ORDER BY delivery_next_at, id LIMIT " + p(2),
 		listHead: "SELECT " + columns + " FROM " + table,
+		// The WHERE repeats the predicate of the partial index, so that it serves the query.
+		listRemindable: "SELECT " + columns + " FROM " + table + " WHERE state = 'pending' AND delivery_due = ''" +
+			" AND (delivery_reminded_at IS NULL OR delivery_reminded_at < sent_at)" +
+			" AND expires_at > " + p(1) + " AND expires_at <= " + p(2) + " ORDER BY expires_at, id LIMIT " + p(3),
 		insertJSON: "INSERT INTO " + table + " (" + columns + ") SELECT " + strings.ReplaceAll(strings.ReplaceAll(columns,
 			"token_nonce", "decode(token_nonce, 'base64')"), "token_hash", "decode(token_hash, 'base64')") +
 			" FROM json_to_recordset(" + p(1) + "::json) AS r(" + jsonRecord + ")" +

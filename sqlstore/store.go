@@ -263,6 +263,7 @@ type batchRow struct {
 	DeliveryNextAt    *time.Time `json:"delivery_next_at"`
 	DeliveredAt       *time.Time `json:"delivered_at"`
 	DeliveryFailedAt  *time.Time `json:"delivery_failed_at"`
+	DeliveryReminded  *time.Time `json:"delivery_reminded_at"`
 	KeyID             string     `json:"key_id"`
 	TokenNonce        []byte     `json:"token_nonce"`
 	TokenHash         []byte     `json:"token_hash"`
@@ -290,7 +291,8 @@ func newBatchRow(inv *invitations.Invitation) batchRow {
 		SendCount: inv.SendCount, Version: inv.Version,
 		DeliveryDue: string(d.Due), DeliveryAttempts: d.Attempts, DeliveryLastError: d.LastError,
 		DeliveryNextAt: at(d.NextAttempt), DeliveredAt: at(d.DeliveredAt), DeliveryFailedAt: at(d.FailedAt),
-		KeyID: inv.Token.KeyID, TokenNonce: inv.Token.Nonce, TokenHash: inv.Token.Hash,
+		DeliveryReminded: at(d.RemindedAt),
+		KeyID:            inv.Token.KeyID, TokenNonce: inv.Token.Nonce, TokenHash: inv.Token.Hash,
 	}
 }
 
@@ -354,9 +356,9 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
 	row := s.rowValues(inv)
 	// rowValues is in column order: 0-2 id, account_id, email; 3-7 name to
-	// state; 8 created_at; 9-21 sent_at to delivery_failed_at; 22-24 the token.
-	keep := append(row[3:8:8], row[9:22]...)
-	keep = append(keep, row[0], row[1], expectedVersion, row[24])
+	// state; 8 created_at; 9-22 sent_at to delivery_reminded_at; 23-25 the token.
+	keep := append(row[3:8:8], row[9:23]...)
+	keep = append(keep, row[0], row[1], expectedVersion, row[25])
 	if n, err := s.updateRows(ctx, s.q.updateKeepToken, keep); err != nil || n == 1 {
 		return err
 	}
@@ -410,6 +412,16 @@ func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]*invit
 		return nil, fail(ctx, "list due", err)
 	}
 	return s.collect(ctx, rows, "list due", limit)
+}
+
+// ListRemindable implements invitations.Store on a partial index of the
+// pending invitations that may need a reminder.
+func (s *Store) ListRemindable(ctx context.Context, now, until time.Time, limit int) ([]*invitations.Invitation, error) {
+	rows, err := s.query(ctx, s.q.listRemindable, s.dialect.timeValue(now), s.dialect.timeValue(until), limit)
+	if err != nil {
+		return nil, fail(ctx, "list remindable", err)
+	}
+	return s.collect(ctx, rows, "list remindable", limit)
 }
 
 // collect reads every row of a result; a row error discards the rows read
@@ -486,6 +498,7 @@ func (s *Store) rowValues(inv *invitations.Invitation) []any {
 		inv.SendCount, inv.Version,
 		string(inv.Delivery.Due), inv.Delivery.Attempts, inv.Delivery.LastError,
 		d.timeValue(inv.Delivery.NextAttempt), d.timeValue(inv.Delivery.DeliveredAt), d.timeValue(inv.Delivery.FailedAt),
+		d.timeValue(inv.Delivery.RemindedAt),
 		inv.Token.KeyID, []byte(inv.Token.Nonce), []byte(inv.Token.Hash),
 	}
 }
@@ -527,6 +540,7 @@ func scan(row rowScanner) (*invitations.Invitation, error) {
 		&inv.SendCount, &inv.Version,
 		&due, &inv.Delivery.Attempts, &inv.Delivery.LastError,
 		timeColumn{&inv.Delivery.NextAttempt}, timeColumn{&inv.Delivery.DeliveredAt}, timeColumn{&inv.Delivery.FailedAt},
+		timeColumn{&inv.Delivery.RemindedAt},
 		&inv.Token.KeyID, &nonce, &hash)
 	if scanErr != nil {
 		return nil, scanErr
