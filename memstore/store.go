@@ -237,17 +237,7 @@ func (s *Store) ListDue(ctx context.Context, now time.Time, limit int) ([]*invit
 			ready = append(ready, inv)
 		}
 	}
-	slices.SortFunc(ready, func(a, b *invitations.Invitation) int {
-		if c := a.Delivery.NextAttempt.Compare(b.Delivery.NextAttempt); c != 0 {
-			return c
-		}
-		return bytes.Compare(a.ID[:], b.ID[:])
-	})
-	out := make([]*invitations.Invitation, 0, min(limit, len(ready)))
-	for _, inv := range ready[:min(limit, len(ready))] {
-		out = append(out, inv.Clone())
-	}
-	return out, nil
+	return firstCopies(ready, func(inv *invitations.Invitation) time.Time { return inv.Delivery.NextAttempt }, limit), nil
 }
 
 // ListRemindable implements invitations.Store. Its cost grows with the
@@ -266,17 +256,23 @@ func (s *Store) ListRemindable(ctx context.Context, now, until time.Time, limit 
 			ready = append(ready, inv)
 		}
 	}
-	slices.SortFunc(ready, func(a, b *invitations.Invitation) int {
-		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
+	return firstCopies(ready, func(inv *invitations.Invitation) time.Time { return inv.ExpiresAt }, limit), nil
+}
+
+// firstCopies sorts invitations by a time, then by ID, and returns copies
+// of the first limit.
+func firstCopies(invs []*invitations.Invitation, at func(*invitations.Invitation) time.Time, limit int) []*invitations.Invitation {
+	slices.SortFunc(invs, func(a, b *invitations.Invitation) int {
+		if c := at(a).Compare(at(b)); c != 0 {
 			return c
 		}
 		return bytes.Compare(a.ID[:], b.ID[:])
 	})
-	out := make([]*invitations.Invitation, 0, min(limit, len(ready)))
-	for _, inv := range ready[:min(limit, len(ready))] {
+	out := make([]*invitations.Invitation, 0, min(limit, len(invs)))
+	for _, inv := range invs[:min(limit, len(invs))] {
 		out = append(out, inv.Clone())
 	}
-	return out, nil
+	return out
 }
 
 // reuse keeps the stored value when the new one is equal, else stores a copy.
