@@ -58,47 +58,42 @@ func (c *stmtCache) close() error {
 	return errors.Join(errs...)
 }
 
-// exec runs a statement through the cache, or on the caller's
-// transaction for a Store from WithTx.
-func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if s.tx != nil {
-		if stmt := s.stmts.lookup(query); stmt != nil {
-			return s.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-		}
-		return s.tx.ExecContext(ctx, query, args...)
+// stmt gives the prepared statement of query: from the cache on the
+// pool; for a Store from WithTx, the cached statement bound to the
+// caller's transaction, or one prepared on it (the transaction holds its
+// connection, so nothing is prepared on another).
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s.tx == nil {
+		return s.stmts.get(ctx, s.db, query)
 	}
-	stmt, err := s.stmts.get(ctx, s.db, query)
+	if cached := s.stmts.lookup(query); cached != nil {
+		return s.tx.StmtContext(ctx, cached), nil
+	}
+	return s.tx.PrepareContext(ctx, query)
+}
+
+// exec runs a statement through stmt.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	stmt, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	return stmt.ExecContext(ctx, args...)
 }
 
-// query runs a query as exec does.
+// query runs a query through stmt.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if s.tx != nil {
-		if stmt := s.stmts.lookup(query); stmt != nil {
-			return s.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
-		}
-		return s.tx.QueryContext(ctx, query, args...)
-	}
-	stmt, err := s.stmts.get(ctx, s.db, query)
+	stmt, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	return stmt.QueryContext(ctx, args...)
 }
 
-// queryRow runs a one-row query as exec does; a failure to prepare
+// queryRow runs a one-row query through stmt; a failure to prepare
 // surfaces from Scan, as database/sql does for QueryRow.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScanner {
-	if s.tx != nil {
-		if stmt := s.stmts.lookup(query); stmt != nil {
-			return s.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
-		}
-		return s.tx.QueryRowContext(ctx, query, args...)
-	}
-	stmt, err := s.stmts.get(ctx, s.db, query)
+	stmt, err := s.stmt(ctx, query)
 	if err != nil {
 		return errRow{err}
 	}
