@@ -365,3 +365,22 @@ func TestListPageJSON(t *testing.T) {
 	require.Len(t, list, 1)
 	assert.Equal(t, "bob@example.com", list[0]["email"])
 }
+
+// ctxKey marks the context a host passes to a call.
+type ctxKey struct{}
+
+// TestOnEventGetsTheCallsContext: OnEvent runs with the caller's own
+// context (a host keeps its transaction there for the audit row), for
+// every event of the call, the delivery included.
+func TestOnEventGetsTheCallsContext(t *testing.T) {
+	var seen []any
+	h := newHarness(t, func(c *invitations.Config) {
+		c.OnEvent = func(ctx context.Context, e invitations.Event) { seen = append(seen, ctx.Value(ctxKey{})) }
+	})
+	ctx := context.WithValue(context.Background(), ctxKey{}, "the host's tx")
+	_, err := h.svc.InTx(h.store).Invite(ctx, input("acct-1", "ada@example.com"))
+	require.NoError(t, err)
+	_, err = h.svc.Invite(ctx, input("acct-1", "bob@example.com"))
+	require.NoError(t, err)
+	assert.Equal(t, []any{"the host's tx", "the host's tx", "the host's tx"}, seen, "invited, invited, delivered")
+}
