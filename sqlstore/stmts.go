@@ -34,27 +34,41 @@ func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stm
 	if err != nil {
 		return nil, err
 	}
+	cur := c.keep(query, stmt)
+	if cur != stmt {
+		// Closed outside the lock: Close waits for every connection the
+		// statement was prepared on, and one of them may be waiting (in
+		// SQLite's busy handler, say) for a transaction whose next
+		// statement needs this cache.
+		_ = stmt.Close()
+	}
+	return cur, nil
+}
+
+// keep caches stmt for query unless another call cached one first, and
+// returns the cached statement.
+func (c *stmtCache) keep(query string, stmt *sql.Stmt) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cur := c.stmts[query]; cur != nil {
-		_ = stmt.Close()
-		return cur, nil
+		return cur
 	}
 	if c.stmts == nil {
 		c.stmts = make(map[string]*sql.Stmt)
 	}
 	c.stmts[query] = stmt
-	return stmt, nil
+	return stmt
 }
 
 func (c *stmtCache) close() error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	stmts := c.stmts
+	c.stmts = nil
+	c.mu.Unlock()
 	var errs []error
-	for _, stmt := range c.stmts {
+	for _, stmt := range stmts {
 		errs = append(errs, stmt.Close())
 	}
-	c.stmts = nil
 	return errors.Join(errs...)
 }
 
