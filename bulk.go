@@ -3,6 +3,7 @@ package invitations
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -29,6 +30,11 @@ type InviteResult struct {
 // next DeliverDue (or by Deliver), not inside the call: a thousand SMTP
 // round trips have no place in a request. Rows with SkipMail get none. On
 // sqlstore a call is a few statements, whatever the number of rows.
+//
+// Under Config.Limits each row counts as one Invite: the rows of an
+// account are stored in order while its mail quota and pending cap allow,
+// and the rows beyond fail on their own with a *RateLimitedError or
+// ErrTooManyPending.
 func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteResult, error) {
 	if len(in) > MaxInviteMany {
 		return nil, inputError("invitations", fmt.Sprintf("at most %d rows per call", MaxInviteMany))
@@ -64,12 +70,9 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 	if len(batch) == 0 {
 		return results, nil
 	}
-	rowErrs, err := s.store.CreateMany(ctx, batch)
+	rowErrs, err := s.createMany(ctx, batch, now)
 	if err != nil {
-		return nil, storeError(err)
-	}
-	if len(rowErrs) != len(batch) {
-		return nil, fmt.Errorf("invitations: store: CreateMany returned %d results for %d invitations", len(rowErrs), len(batch))
+		return nil, err
 	}
 	for j, inv := range batch {
 		i := rows[j]
@@ -81,4 +84,98 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 		results[i].Invitation = inv.withoutToken()
 	}
 	return results, nil
+}
+
+// createMany stores a batch and returns each row's error. Under counted
+// limits each account's rows are stored within its lock, in order, as far
+// as its room goes; the rest fail with the limit's error.
+func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.Time) ([]error, error) {
+	if !s.limits.counted() {
+		return s.storeMany(ctx, s.store, batch)
+	}
+	ls, err := s.limitStore()
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(batch))
+	byAccount := make(map[string][]int)
+	var accounts []string
+	for i, inv := range batch {
+		if _, seen := byAccount[inv.AccountID]; !seen {
+			accounts = append(accounts, inv.AccountID)
+		}
+		byAccount[inv.AccountID] = append(byAccount[inv.AccountID], i)
+	}
+	for _, account := range accounts {
+		which := byAccount[account]
+		err := ls.LockAccount(ctx, account, func(ctx context.Context, st LimitStore) error {
+			return s.createWithin(ctx, st, account, now, batch, which, errs)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return errs, nil
+}
+
+// createWithin stores the rows which of batch, all of one account whose
+// lock is held, while the account has room, and records their mail. A
+// row that fails on its own (its email is invited already) gives its room
+// to the rows after it.
+func (s *Service) createWithin(ctx context.Context, st LimitStore, account string, now time.Time, batch []*Invitation, which []int, errs []error) error {
+	r, err := s.roomAt(ctx, st, account, now)
+	if err != nil {
+		return err
+	}
+	mailed := 0
+	for len(which) > 0 {
+		var admitted, rest []int
+		for _, i := range which {
+			n := need{mails: batch[i].SendCount, working: 1}
+			if err := r.refuse(n); err != nil {
+				// Its error as of its first turn, unless room frees up for it.
+				if errs[i] == nil {
+					errs[i] = err
+				}
+				rest = append(rest, i)
+				continue
+			}
+			r.take(n)
+			admitted = append(admitted, i)
+		}
+		if len(admitted) == 0 {
+			break
+		}
+		invs := make([]*Invitation, len(admitted))
+		for j, i := range admitted {
+			invs[j] = batch[i]
+		}
+		rowErrs, err := s.storeMany(ctx, st, invs)
+		if err != nil {
+			return err
+		}
+		for j, i := range admitted {
+			errs[i] = rowErrs[j]
+			if rowErrs[j] != nil {
+				// Not stored: its room goes back to the rows still waiting.
+				r.take(need{mails: -batch[i].SendCount, working: -1})
+			} else {
+				mailed += batch[i].SendCount
+			}
+		}
+		which = rest
+	}
+	return s.recordMails(ctx, st, account, now, mailed)
+}
+
+// storeMany is CreateMany with its result checked.
+func (s *Service) storeMany(ctx context.Context, st Store, batch []*Invitation) ([]error, error) {
+	rowErrs, err := st.CreateMany(ctx, batch)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if len(rowErrs) != len(batch) {
+		return nil, fmt.Errorf("invitations: store: CreateMany returned %d results for %d invitations", len(rowErrs), len(batch))
+	}
+	return rowErrs, nil
 }

@@ -49,6 +49,12 @@ type Config struct {
 	// normalized one (see NormalizeEmail). An error from IsMember is
 	// returned wrapped, and nothing is stored.
 	IsMember func(ctx context.Context, accountID, email string) (bool, error)
+	// Limits bound the mail and the working links of each account; the
+	// zero value means no limits. Set them (RecommendedLimits is a good
+	// start) wherever strangers can sign up and invite: an invitation
+	// form is a known spam vector. The mail quota and the pending cap
+	// need a Store that implements LimitStore (memstore and sqlstore do).
+	Limits Limits
 	// Templates, when set, replace the built-in messages.
 	Templates *Templates
 	// Delivery is the retry policy of messages that could not be sent.

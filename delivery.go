@@ -285,7 +285,8 @@ func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 
 // scheduleReminders makes a reminder due for each pending invitation whose
 // link expires within DeliveryPolicy.RemindBefore and that was not
-// reminded since it was last sent; the claims that follow send them. Each
+// reminded since it was last sent; the claims that follow send them. A
+// reminder Config.Limits refuse is skipped (see remind). Each
 // is marked with a compare-and-set, so that of several processes one
 // schedules it; one that changed meanwhile is left for the next run.
 func (s *Service) scheduleReminders(ctx context.Context) error {
@@ -300,12 +301,7 @@ func (s *Service) scheduleReminders(ctx context.Context) error {
 		}
 		marked := 0
 		for _, inv := range found {
-			version := inv.Version
-			inv.SendCount++
-			s.scheduleMail(inv, MessageReminder, now, false)
-			inv.Delivery.RemindedAt = now
-			inv.Version = version + 1
-			err := s.store.Update(ctx, inv, version)
+			err := s.remind(ctx, inv, now)
 			switch {
 			case err == nil:
 				marked++
@@ -318,6 +314,28 @@ func (s *Service) scheduleReminders(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// remind makes a reminder due on inv, a remindable invitation as listed.
+// One the limits refuse (the account's mail quota is used up, or the
+// invitation was mailed within the cooldown) is skipped, not delayed: it
+// is marked reminded and nothing is due.
+func (s *Service) remind(ctx context.Context, inv *Invitation, now time.Time) error {
+	version := inv.Version
+	inv.Delivery.RemindedAt = now
+	inv.Version = version + 1
+	if s.cooldown(inv, now) == nil {
+		mail := inv.Clone()
+		mail.SendCount++
+		s.scheduleMail(mail, MessageReminder, now, false)
+		err := s.limited(ctx, inv.AccountID, now, need{mails: 1}, func(ctx context.Context, st Store) error {
+			return st.Update(ctx, mail, version)
+		})
+		if !errors.Is(err, ErrRateLimited) {
+			return err
+		}
+	}
+	return s.store.Update(ctx, inv, version)
 }
 
 // claimDue reads pages of due messages and hands each one it claims to the

@@ -36,6 +36,7 @@ type Service struct {
 	render   renderer
 	delivery DeliveryPolicy
 	isMember func(ctx context.Context, accountID, email string) (bool, error)
+	limits   Limits
 	// inTx marks a Service returned by InTx: its store is bound to the
 	// caller's transaction, so it records mail as due and sends none.
 	inTx bool
@@ -73,6 +74,12 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.Limits.check(); err != nil {
+		return nil, err
+	}
+	if _, ok := store.(LimitStore); cfg.Limits.counted() && !ok {
+		return nil, configError("Limits.MailsPerAccountPerDay and Limits.MaxPendingPerAccount need a Store that implements LimitStore")
+	}
 	var render renderer = defaultMessages{}
 	if cfg.Templates != nil {
 		if err := cfg.Templates.check(); err != nil {
@@ -83,6 +90,7 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	return &Service{
 		store: store, mailer: mailer, keys: keys, link: link, ttl: ttl,
 		now: now, onEvent: cfg.OnEvent, render: render, delivery: delivery, isMember: cfg.IsMember,
+		limits: cfg.Limits,
 	}, nil
 }
 
@@ -155,7 +163,10 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Create(ctx, inv); err != nil {
+	err = s.limited(ctx, inv.AccountID, now, need{mails: inv.SendCount, working: 1}, func(ctx context.Context, st Store) error {
+		return st.Create(ctx, inv)
+	})
+	if err != nil {
 		return nil, storeError(err)
 	}
 	s.emit(ctx, EventInvited, now, inv)
@@ -261,12 +272,16 @@ func newInvitation(in InviteInput) (*Invitation, error) {
 // the email of a member (Config.IsMember) ErrAlreadyMember.
 func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
-	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
+	var wants need
+	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), &wants, func(inv *Invitation, now time.Time) error {
 		if err := requireValid(inv, now, "regenerate it to send a new link"); err != nil {
 			return err
 		}
 		token, err := s.keys.rederive(inv.Token)
 		if err != nil {
+			return err
+		}
+		if err := s.cooldown(inv, now); err != nil {
 			return err
 		}
 		if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
@@ -275,6 +290,7 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 		inv.SentAt, inv.ExpiresAt = now, now.Add(inv.ttl()).Truncate(time.Microsecond)
 		inv.SendCount++
 		s.scheduleMail(inv, MessageResend, now, !s.inTx)
+		wants = need{mails: 1}
 		msg, err = s.message(MessageResend, inv, s.link.of(token))
 		return err
 	})
@@ -311,15 +327,21 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 // (Config.IsMember) ErrAlreadyMember.
 func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
-	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
+	var wants need
+	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), &wants, func(inv *Invitation, now time.Time) error {
+		wants = need{mails: 1}
 		switch inv.StatusAt(now) {
 		case StatusExpired:
+			wants.working = 1 // its link works again
 		case StatusPending:
 			if s.keys.byID(inv.Token.KeyID) != nil {
 				return fmt.Errorf("%w: resend it or copy its link instead", ErrNotExpired)
 			}
 		default:
 			return ErrNotPending
+		}
+		if err := s.cooldown(inv, now); err != nil {
+			return err
 		}
 		if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
 			return err
@@ -656,6 +678,13 @@ func (s *Service) resolve(ctx context.Context, p *parsedToken) (*Invitation, err
 // another change won the race. When the rule refuses, the invitation it
 // judged is returned with the rule's error.
 func (s *Service) change(ctx context.Context, load loader, apply func(inv *Invitation, now time.Time) error) (*Invitation, time.Time, error) {
+	return s.changeLimited(ctx, load, nil, apply)
+}
+
+// changeLimited is change for a rule that makes mail due or links work:
+// apply sets *wants to what the change asks of the account's limits, and
+// the change is stored only if they allow it (see limited).
+func (s *Service) changeLimited(ctx context.Context, load loader, wants *need, apply func(inv *Invitation, now time.Time) error) (*Invitation, time.Time, error) {
 	for range casAttempts {
 		inv, err := load(ctx)
 		if err != nil {
@@ -667,7 +696,13 @@ func (s *Service) change(ctx context.Context, load loader, apply func(inv *Invit
 			return inv, now, err
 		}
 		inv.Version = version + 1
-		err = s.store.Update(ctx, inv, version)
+		var n need
+		if wants != nil {
+			n = *wants
+		}
+		err = s.limited(ctx, inv.AccountID, now, n, func(ctx context.Context, st Store) error {
+			return st.Update(ctx, inv, version)
+		})
 		if err == nil {
 			return inv, now, nil
 		}
@@ -693,7 +728,7 @@ func (s *Service) message(kind MessageKind, inv *Invitation, link string) (Messa
 // storeError passes the Store's documented sentinels through and marks
 // anything else as a store failure.
 func storeError(err error) error {
-	for _, known := range []error{ErrNotFound, ErrAlreadyInvited, ErrConflict, ErrInvalidInput} {
+	for _, known := range []error{ErrNotFound, ErrAlreadyInvited, ErrConflict, ErrInvalidInput, ErrRateLimited, ErrTooManyPending} {
 		if errors.Is(err, known) {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sync"
@@ -30,6 +31,8 @@ type Store struct {
 	pending  map[pendingKey]*invitations.Invitation // may point to one that ended: see holder
 	accounts map[string][]*invitations.Invitation   // oldest first, by (CreatedAt, ID)
 	due      map[uuid.UUID]*invitations.Invitation  // those with a message due
+	mails    map[string][]invitations.MailRecord    // per account, oldest first
+	locks    *accountLocks
 }
 
 type pendingKey struct{ accountID, email string }
@@ -67,6 +70,8 @@ func New() *Store {
 		pending:  make(map[pendingKey]*invitations.Invitation),
 		accounts: make(map[string][]*invitations.Invitation),
 		due:      make(map[uuid.UUID]*invitations.Invitation),
+		mails:    make(map[string][]invitations.MailRecord),
+		locks:    &accountLocks{seed: maphash.MakeSeed()},
 	}
 }
 

@@ -43,6 +43,7 @@ type queries struct {
 	update, updateKeepToken                                              string
 	listHead                                                             string // SELECT columns FROM table
 	table                                                                string
+	limits                                                               limitQueries
 }
 
 func buildQueries(d Dialect, table string) queries {
@@ -91,7 +92,8 @@ func buildQueries(d Dialect, table string) queries {
 			"token_nonce", "decode(token_nonce, 'base64')"), "token_hash", "decode(token_hash, 'base64')") +
 			" FROM json_to_recordset(" + p(1) + "::json) AS r(" + jsonRecord + ")" +
 			" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id",
-		table: table,
+		table:  table,
+		limits: buildLimitQueries(d, table),
 		// Totals per stored state off the (account, state, ...) index, and
 		// the expired among the pending off the partial expiry index.
 		count: "SELECT state, count(*) FROM " + table + " WHERE account_id = " + p(1) + " GROUP BY state" +

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/internal/limitsuite"
 	"github.com/invitekit/invitations/invitationstest"
 )
 
@@ -269,6 +270,20 @@ func TestForgedCursorOnEveryDatabase(t *testing.T) {
 				require.ErrorAs(t, err, &inputErr, "year %d", year)
 				assert.Equal(t, "after", inputErr.Field)
 			}
+		})
+	}
+}
+
+// TestLimits runs the limits' rules through the Service on each real
+// database, including 64 invites racing from two Services.
+func TestLimits(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			limitsuite.Run(t, func(t *testing.T) invitations.LimitStore {
+				s, _ := b.newStore(t)
+				return s
+			})
 		})
 	}
 }

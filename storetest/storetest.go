@@ -36,7 +36,9 @@ const Concurrency = 50
 // Service writes times.
 var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// Run runs the conformance suite against the stores newStore makes.
+// Run runs the conformance suite against the stores newStore makes. The
+// subtests named Limits... check invitations.LimitStore and skip, saying
+// so, on a Store that does not implement it.
 func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 	tests := []struct {
 		name string
@@ -76,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 			tc.fn(t, newStore(t))
 		})
 	}
+	runLimitTests(t, newStore)
 }
 
 // fixture returns a pending invitation as the Service would create it,

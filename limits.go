@@ -1,0 +1,269 @@
+package invitations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// MailWindow is the rolling window of Limits.MailsPerAccountPerDay.
+const MailWindow = 24 * time.Hour
+
+// Limits bound what one account can make the Service send and hold, so
+// that an invitation form cannot be turned into a spam cannon (sign up,
+// then "invite" thousands of strangers). The zero value of each field
+// means no limit. Recommended for a SaaS: RecommendedLimits.
+//
+// The mail quota and the pending cap are counted in the Store, under a
+// lock on the account (see LimitStore), so that every Service sharing one
+// database enforces one limit, exactly.
+type Limits struct {
+	// MailsPerAccountPerDay caps the mails of any kind (invite, resend,
+	// regenerate, reminder) one account can have made due in any rolling
+	// MailWindow (24 hours). A message counts once, when it is made due:
+	// retries of it don't count again, and InviteInput.SkipMail counts
+	// nothing. Over it, calls fail with a *RateLimitedError.
+	MailsPerAccountPerDay int
+	// ResendCooldown is the least time between two mails of one
+	// invitation, counted from its last delivered mail (a failed send
+	// does not start it). Over it, Resend fails with a *RateLimitedError.
+	ResendCooldown time.Duration
+	// MaxPendingPerAccount caps the invitations of one account whose link
+	// still works (pending and not expired). Invite and Regenerate beyond
+	// it fail with ErrTooManyPending; expired links don't count.
+	MaxPendingPerAccount int
+}
+
+// RecommendedLimits are the limits this library suggests for a SaaS whose
+// users can sign up by themselves: far above what an honest team sends,
+// far below what a spammer needs.
+var RecommendedLimits = Limits{
+	MailsPerAccountPerDay: 500,
+	ResendCooldown:        time.Minute,
+	MaxPendingPerAccount:  10_000,
+}
+
+func (l Limits) check() error {
+	if l.MailsPerAccountPerDay < 0 || l.ResendCooldown < 0 || l.MaxPendingPerAccount < 0 {
+		return configError("Limits must not be negative")
+	}
+	return nil
+}
+
+// counted says whether the limits need counts from the Store.
+func (l Limits) counted() bool { return l.MailsPerAccountPerDay > 0 || l.MaxPendingPerAccount > 0 }
+
+var (
+	// ErrRateLimited reports a call that would send more mail than
+	// Config.Limits allow; the error is a *RateLimitedError saying when to
+	// try again. Nothing was stored or sent.
+	ErrRateLimited = errors.New("invitations: rate limited")
+
+	// ErrTooManyPending reports an Invite or Regenerate that would give an
+	// account more working links than Limits.MaxPendingPerAccount. Nothing
+	// was stored or sent; revoke some, or wait for them to be answered.
+	ErrTooManyPending = errors.New("invitations: too many pending invitations in the account")
+)
+
+// RateLimitedError is returned (wrapped or not) when a limit of
+// Config.Limits refuses a mail. It matches ErrRateLimited.
+type RateLimitedError struct {
+	// RetryAfter is how long until the mail would be allowed.
+	RetryAfter time.Duration
+	// Limit names the limit that refused it: "mails_per_account_per_day"
+	// or "resend_cooldown".
+	Limit string
+}
+
+// The values of RateLimitedError.Limit.
+const (
+	LimitMailsPerDay    = "mails_per_account_per_day"
+	LimitResendCooldown = "resend_cooldown"
+)
+
+// Error implements error.
+func (e *RateLimitedError) Error() string {
+	msg := ErrRateLimited.Error()
+	if e.Limit != "" {
+		msg += " (" + e.Limit + ")"
+	}
+	return msg + ": retry after " + strconv.FormatInt(int64(e.RetryAfter.Round(time.Second)/time.Second), 10) + "s"
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// LimitStore is a Store that can count for Config.Limits: New requires it
+// when MailsPerAccountPerDay or MaxPendingPerAccount is set. The Service
+// checks and writes within LockAccount, so that of several processes
+// racing for an account's last mail exactly one gets it.
+//
+// The storetest package checks this contract too.
+type LimitStore interface {
+	Store
+
+	// LockAccount runs fn while no other LockAccount of the same account
+	// runs, in any process sharing the store, with a LimitStore on which
+	// fn's calls are one atomic unit: they take effect together if fn
+	// returns nil and not at all if it returns an error (a Store that
+	// cannot undo writes must say so; the Service makes its last write
+	// one that cannot fail). A LimitStore bound to a caller's transaction
+	// takes the lock within that transaction and passes itself. fn's
+	// error is returned as is.
+	LockAccount(ctx context.Context, accountID string, fn func(ctx context.Context, st LimitStore) error) error
+
+	// RecentMails returns up to limit of the account's mail records made
+	// strictly after since, newest first.
+	RecentMails(ctx context.Context, accountID string, since time.Time, limit int) ([]MailRecord, error)
+
+	// RecordMails records that n mails of the account were made due at
+	// at, and deletes the account's records made at or before
+	// forgetBefore, which will never be read again.
+	RecordMails(ctx context.Context, accountID string, at time.Time, n int, forgetBefore time.Time) error
+
+	// CountWorking returns how many of the account's invitations are
+	// pending with ExpiresAt after now, or limit if there are at least
+	// that many: it need not count further. It must be served by an
+	// index.
+	CountWorking(ctx context.Context, accountID string, now time.Time, limit int) (int, error)
+}
+
+// MailRecord is one entry of an account's mail ledger: Count mails made
+// due at At.
+type MailRecord struct {
+	At    time.Time
+	Count int
+}
+
+// need is what one limited write asks of its account's limits.
+type need struct {
+	mails   int // mails it makes due
+	working int // links it makes work that did not
+}
+
+// room is what an account's limits still allow at now, read within
+// LockAccount: how many mails and working links, and when the next mail
+// would be allowed once the quota is used up.
+type room struct {
+	mails, working int
+	mailsAgain     time.Duration
+}
+
+// noLimit stands for a limit that is not set.
+const noLimit = int(^uint(0) >> 1)
+
+// roomAt reads the account's room; only the limits that are set are read.
+func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, now time.Time) (room, error) {
+	r := room{mails: noLimit, working: noLimit}
+	if quota := s.limits.MailsPerAccountPerDay; quota > 0 {
+		records, err := st.RecentMails(ctx, accountID, now.Add(-MailWindow), quota)
+		if err != nil {
+			return r, storeError(err)
+		}
+		used := 0
+		for _, rec := range records {
+			used += rec.Count
+			if used >= quota {
+				// The mail that filled the quota leaves the window at
+				// rec.At + MailWindow; until then nothing more is allowed.
+				r.mails, r.mailsAgain = 0, max(rec.At.Add(MailWindow).Sub(now), time.Microsecond)
+				break
+			}
+		}
+		if used < quota {
+			r.mails = quota - used
+		}
+	}
+	if limit := s.limits.MaxPendingPerAccount; limit > 0 {
+		n, err := st.CountWorking(ctx, accountID, now, limit)
+		if err != nil {
+			return r, storeError(err)
+		}
+		r.working = max(limit-n, 0)
+	}
+	return r, nil
+}
+
+// refuse returns the error for a need that r cannot meet, or nil.
+func (r room) refuse(n need) error {
+	switch {
+	case n.working > r.working:
+		return fmt.Errorf("%w: the account has reached its limit", ErrTooManyPending)
+	case n.mails > r.mails:
+		return &RateLimitedError{RetryAfter: r.mailsAgain, Limit: LimitMailsPerDay}
+	}
+	return nil
+}
+
+// take uses up n of r.
+func (r *room) take(n need) {
+	if r.mails != noLimit {
+		r.mails -= n.mails
+	}
+	if r.working != noLimit {
+		r.working -= n.working
+	}
+}
+
+// limited runs write under the account's limits: within the account's
+// lock it checks that the account has room for n, runs write on the
+// locked store, and records the mails it made due. Without counted
+// limits, or for a need of nothing, it runs write on the Service's store.
+func (s *Service) limited(ctx context.Context, accountID string, now time.Time, n need, write func(ctx context.Context, st Store) error) error {
+	if !s.limits.counted() || (n.mails == 0 && n.working == 0) {
+		return write(ctx, s.store)
+	}
+	ls, err := s.limitStore()
+	if err != nil {
+		return err
+	}
+	return ls.LockAccount(ctx, accountID, func(ctx context.Context, st LimitStore) error {
+		r, err := s.roomAt(ctx, st, accountID, now)
+		if err != nil {
+			return err
+		}
+		if err := r.refuse(n); err != nil {
+			return err
+		}
+		if err := write(ctx, st); err != nil {
+			return err
+		}
+		return s.recordMails(ctx, st, accountID, now, n.mails)
+	})
+}
+
+// recordMails adds mails to the account's ledger, forgetting what has
+// left the window.
+func (s *Service) recordMails(ctx context.Context, st LimitStore, accountID string, now time.Time, mails int) error {
+	if mails == 0 || s.limits.MailsPerAccountPerDay == 0 {
+		return nil
+	}
+	if err := st.RecordMails(ctx, accountID, now, mails, now.Add(-MailWindow)); err != nil {
+		return storeError(err)
+	}
+	return nil
+}
+
+// limitStore is the Service's store as a LimitStore. New checks it; a
+// Service from InTx may have been given a Store that is not one.
+func (s *Service) limitStore() (LimitStore, error) {
+	ls, ok := s.store.(LimitStore)
+	if !ok {
+		return nil, configError("Limits need a Store that implements LimitStore")
+	}
+	return ls, nil
+}
+
+// cooldown refuses a mail to inv within Limits.ResendCooldown of its last
+// delivered mail.
+func (s *Service) cooldown(inv *Invitation, now time.Time) error {
+	if s.limits.ResendCooldown == 0 || inv.Delivery.DeliveredAt.IsZero() {
+		return nil
+	}
+	if wait := inv.Delivery.DeliveredAt.Add(s.limits.ResendCooldown).Sub(now); wait > 0 {
+		return &RateLimitedError{RetryAfter: wait, Limit: LimitResendCooldown}
+	}
+	return nil
+}

@@ -1,0 +1,9 @@
+-- Limits: each account's mail ledger (when mail was made due, how much),
+-- read newest first within the last 24 hours and pruned as it is written.
+CREATE TABLE invitations_mail_log (
+    account_id TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    n          INTEGER NOT NULL CHECK (n > 0)
+);
+
+CREATE INDEX invitations_mail_log_account_at_idx ON invitations_mail_log (account_id, at);
