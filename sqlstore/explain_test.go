@@ -78,6 +78,11 @@ func TestQueriesUseIndexes(t *testing.T) {
 			check("remindable", explain(t, db, b.dialect, s.RemindableQueryForTest(), dueArg(b.dialect, now), dueArg(b.dialect, now.Add(24*time.Hour)), 100),
 				"invitations_remindable_idx")
 			check("pending email", explain(t, db, b.dialect, s.PendingIDQueryForTest(), "acct-1", "user5@example.com"), "invitations_pending_email_key")
+			check("working links (limits)", explain(t, db, b.dialect, s.CountWorkingQueryForTest(), "acct-1", dueArg(b.dialect, now), 10_000),
+				"invitations_account_pending_expiry_idx")
+			seedMailLog(t, db, b.dialect, now)
+			check("recent mails (limits)", explain(t, db, b.dialect, s.RecentMailsQueryForTest(), "acct-1", dueArg(b.dialect, now), 500),
+				"invitations_mail_log_account_at_idx")
 			for name, f := range map[string]invitations.ListFilter{
 				"first page":     {AccountID: "acct-1", Now: now, Limit: 51},
 				"page after":     {AccountID: "acct-1", Now: now, Limit: 51, After: cursor},
@@ -134,4 +139,24 @@ func TestSearchAndCountUseIndexes(t *testing.T) {
 			assert.Contains(t, plan, "invitations_account_pending_expiry_idx", "count:\n%s", plan)
 		})
 	}
+}
+
+// seedMailLog writes 20,000 ledger records over 20 accounts, a second
+// apart, ending at end, and refreshes the planner's statistics.
+func seedMailLog(t *testing.T, db *sql.DB, d sqlstore.Dialect, end time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	if d == sqlstore.Postgres {
+		_, err = db.ExecContext(ctx, "INSERT INTO invitations_mail_log (account_id, at, n)"+
+			" SELECT 'acct-' || (i % 20), $1::timestamptz - i * interval '1 second', 1 FROM generate_series(1, 20000) AS i", end)
+		require.NoError(t, err)
+		_, err = db.ExecContext(ctx, "ANALYZE invitations_mail_log")
+	} else {
+		_, err = db.ExecContext(ctx, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000)"+
+			" INSERT INTO invitations_mail_log (account_id, at, n) SELECT 'acct-' || (i % 20), ?1 - i * 1000000, 1 FROM c", end.UnixMicro())
+		require.NoError(t, err)
+		_, err = db.ExecContext(ctx, "ANALYZE")
+	}
+	require.NoError(t, err)
 }

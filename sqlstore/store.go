@@ -100,6 +100,10 @@ func New(db *sql.DB, d Dialect, opts ...Option) (*Store, error) {
 // _txlock=immediate), or two transactions that read and then write can
 // fail with SQLITE_BUSY instead of waiting for each other.
 //
+// Under Config.Limits, a call that counts (Invite, Resend, Regenerate)
+// takes the account's lock in tx and holds it until tx ends: keep such
+// transactions short, as other invites of the account wait for them.
+//
 // The Store is valid until tx ends. Migrate and Close act on the database,
 // not on tx.
 func (s *Store) WithTx(tx *sql.Tx) *Store {

@@ -349,3 +349,37 @@ func TestTxConflictsDoNotAbortTheTransaction(t *testing.T) {
 		assert.Equal(t, 1, r.members(t))
 	})
 }
+
+// TestTxLimits: inside a host transaction the limits are counted in that
+// transaction: a rolled-back invite uses none of the quota, a committed
+// one does.
+func TestTxLimits(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		var err error
+		r.svc, err = invitations.New(r.store, r.mailer, invitations.Config{
+			Secret: secret, AcceptURL: "https://app.example.com/accept", Now: r.clock.Now,
+			Limits: invitations.Limits{MailsPerAccountPerDay: 1, MaxPendingPerAccount: 5},
+		})
+		require.NoError(t, err)
+		in := invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"member"}}
+
+		tx, svc := r.begin(t)
+		_, err = svc.Invite(ctx, in)
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+
+		tx, svc = r.begin(t)
+		inv, err := svc.Invite(ctx, in)
+		require.NoError(t, err, "the rolled-back invite used none of the quota")
+		in.Email = "bob@example.com"
+		_, err = svc.Invite(ctx, in)
+		require.ErrorIs(t, err, invitations.ErrRateLimited, "the first one, in this transaction, did")
+		require.NoError(t, tx.Commit())
+
+		_, err = r.svc.Invite(ctx, in)
+		require.ErrorIs(t, err, invitations.ErrRateLimited, "and it stays used after commit")
+		_, err = r.svc.Deliver(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		assert.Len(t, r.mailer.Messages(), 1)
+	})
+}
