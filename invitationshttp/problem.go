@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/invitekit/invitations"
 )
@@ -30,6 +32,12 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 	// ExistingID is the pending invitation of an already_invited problem.
 	ExistingID string `json:"existing_id,omitempty"`
+	// RetryAfter is, for a rate_limited problem, how many seconds until the
+	// mail would be allowed; the response carries it as Retry-After too.
+	RetryAfter int `json:"retry_after,omitempty"`
+	// Limit names the limit of a rate_limited problem
+	// (invitations.LimitMailsPerDay or invitations.LimitResendCooldown).
+	Limit string `json:"limit,omitempty"`
 }
 
 // problemKind is one row of the error table: the stable code, its status
@@ -56,6 +64,8 @@ var (
 	problemNotPending      = problemKind{"not_pending", http.StatusConflict, "The invitation was already accepted, declined or removed"}
 	problemConflict        = problemKind{"conflict", http.StatusConflict, "The invitation changed meanwhile; try again"}
 	problemLinkRetired     = problemKind{"link_retired", http.StatusConflict, "The link was issued under a retired secret: send a new invitation instead"}
+	problemRateLimited     = problemKind{"rate_limited", http.StatusTooManyRequests, "Too many invitation emails for now: try again later"}
+	problemTooManyPending  = problemKind{"too_many_pending", http.StatusTooManyRequests, "The account has too many pending invitations: remove some, or wait for answers"}
 	problemInternal        = problemKind{"internal", http.StatusInternalServerError, "Something went wrong on our side"}
 )
 
@@ -63,7 +73,7 @@ var (
 var problemKinds = []problemKind{
 	problemBadRequest, problemUnauthenticated, problemForbidden, problemNotFound, problemTooLarge,
 	problemInvalidInput, problemAlreadyInvited, problemAlreadyMember, problemExpired, problemNotExpired,
-	problemNotPending, problemConflict, problemLinkRetired, problemInternal,
+	problemNotPending, problemConflict, problemLinkRetired, problemRateLimited, problemTooManyPending, problemInternal,
 }
 
 // serviceErrors maps the Service's sentinels to problems, first match
@@ -81,6 +91,8 @@ var serviceErrors = []struct {
 	{invitations.ErrNotExpired, problemNotExpired},
 	{invitations.ErrNotPending, problemNotPending},
 	{invitations.ErrConflict, problemConflict},
+	{invitations.ErrRateLimited, problemRateLimited},
+	{invitations.ErrTooManyPending, problemTooManyPending},
 	// On the admin side a token error can only be a link whose secret was
 	// dropped (Resend, CopyLink).
 	{invitations.ErrInvalidToken, problemLinkRetired},
@@ -102,6 +114,13 @@ func problemFor(err error) Problem {
 			if errors.As(err, &already) {
 				p.ExistingID = already.ExistingID.String()
 			}
+			var limited *invitations.RateLimitedError
+			if errors.As(err, &limited) {
+				// Whole seconds, rounded up: a client that waits exactly
+				// this long is allowed.
+				p.RetryAfter = max(int((limited.RetryAfter+time.Second-1)/time.Second), 1)
+				p.Limit = limited.Limit
+			}
 			return p
 		}
 	}
@@ -117,6 +136,9 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
