@@ -75,6 +75,11 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		Secret:    cfg.secret,
 		AcceptURL: strings.TrimSuffix(cfg.baseURL, "/") + "/invitations/accept",
 		Now:       a.clock.Now,
+		// An invitation form is a known spam vector (sign up, then
+		// "invite" thousands of strangers): 500 mails a day per account,
+		// a minute between two mails of one invitation, 10,000 working
+		// links per account.
+		Limits: invitations.RecommendedLimits,
 		IsMember: func(ctx context.Context, account, email string) (bool, error) {
 			var n int
 			err := cfg.db.QueryRowContext(ctx, "SELECT count(*) FROM members WHERE account_id = ? AND email = ?", account, email).Scan(&n)
@@ -258,13 +263,15 @@ func (a *app) showClock(w http.ResponseWriter, _ *http.Request) {
 
 func (a *app) advanceClock(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Days int `json:"days"`
+		Days    int `json:"days"`
+		Minutes int `json:"minutes"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body); err != nil || body.Days < 1 || body.Days > 60 {
-		http.Error(w, "days must be 1 to 60", http.StatusBadRequest)
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&body)
+	if err != nil || body.Days < 0 || body.Days > 60 || body.Minutes < 0 || body.Minutes > 60 || body.Days+body.Minutes == 0 {
+		http.Error(w, "days must be 0 to 60 and minutes 0 to 60, not both 0", http.StatusBadRequest)
 		return
 	}
-	a.clock.offset.Add(int64(time.Duration(body.Days) * 24 * time.Hour))
+	a.clock.offset.Add(int64(time.Duration(body.Days)*24*time.Hour + time.Duration(body.Minutes)*time.Minute))
 	a.showClock(w, r)
 }
 

@@ -177,9 +177,17 @@ func TestBrowserStory(t *testing.T) {
 	s.screenshot("link-copied")
 	s.do(chromedp.Click(chromedp.CSS(`#copy-link [data-close]`)))
 
-	// Resend: the same link again.
+	// Resend at once: the limits' cooldown says when it may go again.
 	assert.Equal(t, "Resend invitation link|Copy invitation link|Edit|Remove", s.menuItems(ada))
 	s.do(chromedp.Click(chromedp.CSS(row(ada) + ` button[data-action="resend"]`)))
+	s.waitFor("the cooldown message", `/^This invitation was just sent\. You can send it again in \d+ seconds\.$/.test(document.querySelector('#flash').textContent)`)
+	s.screenshot("resend-cooldown")
+	s.eval(`window.clockMoved = false; fetch('/demo/clock', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"minutes": 1}'})` +
+		`.then(r => { window.clockMoved = r.ok }); 'moving'`)
+	s.waitFor("the demo clock a minute on", `window.clockMoved === true`)
+
+	// A minute later: the same link again.
+	s.choose(ada, "resend")
 	s.waitFor("the resend confirmation", `document.querySelector('#flash').textContent.startsWith('The invitation link was sent again')`)
 	assert.Equal(t, firstLink, s.eval(`document.querySelector('#mails a.mail-link').href`), "resend mails the same link")
 

@@ -48,6 +48,10 @@ func Run(out io.Writer, store invitations.Store, account string, mailer invitati
 		Secret:    []byte("quickstart-secret-0123456789abcdef"),
 		AcceptURL: "https://app.example.com/invitations/accept",
 		Now:       clock.Now,
+		// Where users sign up by themselves, an invitation form is a spam
+		// vector: cap each account's mail (500 a day), space out resends
+		// (a minute) and cap its working links (10,000).
+		Limits: invitations.RecommendedLimits,
 	})
 	if err != nil {
 		return err

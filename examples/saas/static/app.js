@@ -29,11 +29,28 @@ async function call(method, path, body) {
   });
   const data = res.headers.get('Content-Type')?.includes('json') ? await res.json() : null;
   if (!res.ok) {
-    const err = new Error(data?.detail || res.statusText);
+    const err = new Error(problemText(data) || res.statusText);
     err.problem = data;
     throw err;
   }
   return data;
+}
+
+// problemText words a problem for the admin; limits say when to retry.
+function problemText(p) {
+  if (p?.code === 'rate_limited' && p.limit === 'resend_cooldown') {
+    return 'This invitation was just sent. You can send it again in ' + wait(p.retry_after) + '.';
+  }
+  if (p?.code === 'rate_limited') {
+    return 'This account has sent as many invitation emails as it may today. Try again in ' + wait(p.retry_after) + '.';
+  }
+  return p?.detail;
+}
+
+function wait(seconds) {
+  if (seconds < 120) return seconds + ' seconds';
+  if (seconds < 7200) return Math.ceil(seconds / 60) + ' minutes';
+  return Math.ceil(seconds / 3600) + ' hours';
 }
 
 function flash(text, isError) {
