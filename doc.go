@@ -32,6 +32,14 @@
 // account, WithActor names the admin behind a change for Event.Actor, and
 // Service.Actions lists exactly the menu entries that will succeed.
 //
+// # Abuse
+//
+// An invitation form is a known spam vector. Config.Limits caps each
+// account's mail per day, spaces out the mails of one invitation and caps
+// its working links; the counts live in the Store (LimitStore), so that
+// every process sharing it enforces one limit. RecommendedLimits is a
+// good start.
+//
 // # Errors
 //
 // Errors match the sentinels of this package with errors.Is (ErrExpired,

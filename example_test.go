@@ -209,3 +209,42 @@ func ExampleConfig_isMember() {
 	// audit: delivered ada@example.com by linus@acme.test
 	// invited: true mails: 1
 }
+
+// Limits shut off the invitation form as a spam vector: over a limit
+// nothing is stored or sent, and the error says when to try again.
+func ExampleConfig_limits() {
+	clock := invitationstest.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	svc, err := invitations.New(memstore.New(), invitationstest.NewMailer(), invitations.Config{
+		Secret:    []byte("an example secret of 32 bytes or more, from your vault"),
+		AcceptURL: "https://app.example.com/invitations/accept",
+		Now:       clock.Now,
+		Limits:    invitations.Limits{MailsPerAccountPerDay: 2, ResendCooldown: time.Minute},
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	invite := func(email string) (*invitations.Invitation, error) {
+		return svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: email, Roles: []string{"member"}})
+	}
+
+	ada, _ := invite("ada@example.com")
+	clock.Advance(20 * time.Second)
+	_, err = svc.Resend(ctx, "acme", ada.ID)
+	var limited *invitations.RateLimitedError
+	if errors.As(err, &limited) {
+		fmt.Println("resend:", limited.Limit, "retry after", limited.RetryAfter)
+	}
+
+	clock.Advance(time.Hour)
+	_, _ = invite("bob@example.com")
+	_, err = invite("cy@example.com")
+	if errors.As(err, &limited) {
+		fmt.Println("invite:", limited.Limit, "retry after", limited.RetryAfter)
+	}
+	fmt.Println(errors.Is(err, invitations.ErrRateLimited))
+	// Output:
+	// resend: resend_cooldown retry after 40s
+	// invite: mails_per_account_per_day retry after 22h59m40s
+	// true
+}
