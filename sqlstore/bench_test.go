@@ -41,9 +41,15 @@ type sqlWorld struct {
 }
 
 func newSQLWorld(b *testing.B, be backend, rows int) *sqlWorld {
+	return newSQLWorldOf(b, be, rows, 4)
+}
+
+// newSQLWorldOf seeds rows over accounts accounts; listAccount holds
+// rows/accounts of them.
+func newSQLWorldOf(b *testing.B, be backend, rows, accounts int) *sqlWorld {
 	b.Helper()
 	store, db := be.newStore(b)
-	seed(b, db, be.dialect, rows, 4)
+	seed(b, db, be.dialect, rows, accounts)
 	w := &sqlWorld{db: db, dialect: be.dialect, p: paramOf(be.dialect),
 		clock: invitationstest.NewClock(seedBase.Add(time.Hour))}
 	var lastLink string
@@ -84,7 +90,7 @@ func newSQLWorld(b *testing.B, be backend, rows int) *sqlWorld {
 
 	// A cursor half way down the list account, as raw values and as the
 	// Service's opaque cursor (found by paging, as a user would).
-	half := rows / 4 / 2
+	half := rows / accounts / 2
 	q := invitations.ListQuery{AccountID: listAccount, Limit: invitations.MaxPageSize}
 	for skipped := 0; skipped < half; {
 		q.Limit = min(half-skipped, invitations.MaxPageSize)

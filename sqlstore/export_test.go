@@ -1,6 +1,10 @@
 package sqlstore
 
-import "github.com/invitekit/invitations"
+import (
+	"time"
+
+	"github.com/invitekit/invitations"
+)
 
 // Query texts, for the EXPLAIN tests of the external test package.
 
@@ -14,3 +18,12 @@ func (s *Store) RemindableQueryForTest() string   { return s.q.listRemindable }
 func (s *Store) CountQueryForTest() string        { return s.q.count }
 func (s *Store) CountWorkingQueryForTest() string { return s.q.limits.countWorking }
 func (s *Store) RecentMailsQueryForTest() string  { return s.q.limits.recentMails }
+
+// ObservePurgeForTest calls fn after each batch statement of DeleteEnded.
+func (s *Store) ObservePurgeForTest(fn func(rows int, took time.Duration)) { s.onPurgeBatch = fn }
+
+const PurgeBatchForTest = purgeBatch
+
+func (s *Store) PurgeQueriesForTest() (ended, expired string) {
+	return s.q.deleteEnded, s.q.deleteExpired
+}

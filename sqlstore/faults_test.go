@@ -58,6 +58,8 @@ func TestMigrateFailedCommit(t *testing.T) {
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(4, "004_reminders.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	mock.ExpectExec(q("-- Limits")).WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(5, "005_limits.sql").WillReturnResult(sqlmock.NewResult(1, 1))
+	mock.ExpectExec(q("-- Purge")).WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(6, "006_purge.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	commitErr := errors.New("could not serialize access")
 	mock.ExpectExec(q("COMMIT")).WillReturnError(commitErr)
 

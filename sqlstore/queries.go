@@ -37,13 +37,13 @@ const tokenColumns = 3
 
 // queries are the statements of one Store, built once by New.
 type queries struct {
-	insert, pendingID, get, byHash, version, deleteEnded, listDue, count string
-	listRemindable                                                       string
-	insertJSON                                                           string // PostgreSQL: a batch as one JSON parameter
-	update, updateKeepToken                                              string
-	listHead                                                             string // SELECT columns FROM table
-	table                                                                string
-	limits                                                               limitQueries
+	insert, pendingID, get, byHash, version, deleteEnded, deleteExpired, listDue, count string
+	listRemindable                                                                      string
+	insertJSON                                                                          string // PostgreSQL: a batch as one JSON parameter
+	update, updateKeepToken                                                             string
+	listHead                                                                            string // SELECT columns FROM table
+	table                                                                               string
+	limits                                                                              limitQueries
 }
 
 func buildQueries(d Dialect, table string) queries {
@@ -77,10 +77,15 @@ func buildQueries(d Dialect, table string) queries {
 			" WHERE id = " + p(kept+1) + " AND account_id = " + p(kept+2) + " AND version = " + p(kept+3) +
 			" AND token_hash = " + p(kept+4),
 		version: "SELECT version FROM " + table + " WHERE id = " + p(1) + " AND account_id = " + p(2),
-		deleteEnded: "DELETE FROM " + table + " WHERE (state = 'pending' AND expires_at < " + p(2) + ")" +
-			" OR (state = 'accepted' AND accepted_at < " + p(1) + ")" +
-			" OR (state = 'declined' AND declined_at < " + p(1) + ")" +
-			" OR (state = 'revoked' AND revoked_at < " + p(1) + ")",
+		// Purge in batches, each off its own index (migration 006). The
+		// outer WHERE repeats the condition: on PostgreSQL a row changed
+		// by a concurrent transaction (an expired link regenerated) is
+		// checked again in its new version, and kept if it no longer
+		// qualifies.
+		deleteEnded: "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table + " WHERE " + endedBefore(p(1)) +
+			" LIMIT " + p(2) + ") AND " + endedBefore(p(1)),
+		deleteExpired: "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table + " WHERE " + expiredBefore(p(1)) +
+			" LIMIT " + p(2) + ") AND " + expiredBefore(p(1)),
 		listDue: "SELECT " + columns + " FROM " + table + " WHERE delivery_due <> '' AND delivery_next_at <= " + p(1) +
 			" ORDER BY delivery_next_at, id LIMIT " + p(2),
 		listHead: "SELECT " + columns + " FROM " + table,
@@ -101,6 +106,19 @@ func buildQueries(d Dialect, table string) queries {
 			" AND state = 'pending' AND expires_at <= " + p(2),
 	}
 }
+
+// endedAt and expiredAt are the expressions of the indexes of migration
+// 006, written exactly as there so that the planners use them: when an
+// ended invitation ended, and when a pending one's link expires (NULL for
+// the others).
+const (
+	endedAt   = "(CASE state WHEN 'accepted' THEN accepted_at WHEN 'declined' THEN declined_at WHEN 'revoked' THEN revoked_at END)"
+	expiredAt = "(CASE state WHEN 'pending' THEN expires_at END)"
+)
+
+func endedBefore(param string) string { return endedAt + " < " + param }
+
+func expiredBefore(param string) string { return expiredAt + " < " + param }
 
 // list builds one page's query. Status values come from the validated
 // invitations.Status constants, never from raw input, but are bound as

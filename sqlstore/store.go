@@ -39,6 +39,8 @@ type Store struct {
 	table   string
 	q       queries
 	stmts   *stmtCache
+	// onPurgeBatch, set by tests, sees each batch of DeleteEnded.
+	onPurgeBatch func(rows int, took time.Duration)
 }
 
 var _ invitations.Store = (*Store)(nil)
@@ -471,17 +473,42 @@ func (s *Store) Count(ctx context.Context, accountID string, now time.Time) (map
 	return counts, nil
 }
 
-// DeleteEnded implements invitations.Store.
+// purgeBatch is how many rows one statement of DeleteEnded deletes: small
+// enough that no statement holds its locks (SQLite's write lock, above all)
+// for long, large enough that a million rows take a few hundred statements.
+const purgeBatch = 2000
+
+// DeleteEnded implements invitations.Store in batches of purgeBatch rows,
+// each one statement found by an index (migration 006), so that other
+// writers wait for one batch at most, never for the whole purge. On a
+// Store from WithTx every batch runs in the caller's transaction, and its
+// locks are held until that ends.
 func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error) {
-	res, err := s.exec(ctx, s.q.deleteEnded, s.dialect.timeValue(endedBefore), s.dialect.timeValue(expiredBefore))
-	if err != nil {
-		return 0, fail(ctx, "delete ended", err)
+	total := 0
+	for _, step := range []struct {
+		query  string
+		cutoff time.Time
+	}{{s.q.deleteEnded, endedBefore}, {s.q.deleteExpired, expiredBefore}} {
+		for {
+			began := time.Now()
+			res, err := s.exec(ctx, step.query, s.dialect.timeValue(step.cutoff), purgeBatch)
+			if err != nil {
+				return total, fail(ctx, "delete ended", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return total, fail(ctx, "delete ended", err)
+			}
+			total += int(n)
+			if s.onPurgeBatch != nil {
+				s.onPurgeBatch(int(n), time.Since(began))
+			}
+			if n < purgeBatch {
+				break
+			}
+		}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fail(ctx, "delete ended", err)
-	}
-	return int(n), nil
+	return total, nil
 }
 
 // rowValues returns the invitation's column values in column order.
