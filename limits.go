@@ -55,6 +55,11 @@ func (l Limits) check() error {
 // counted says whether the limits need counts from the Store.
 func (l Limits) counted() bool { return l.MailsPerAccountPerDay > 0 || l.MaxPendingPerAccount > 0 }
 
+// concern says whether a write that needs n is subject to a counted limit.
+func (l Limits) concern(n need) bool {
+	return (n.mails > 0 && l.MailsPerAccountPerDay > 0) || (n.working > 0 && l.MaxPendingPerAccount > 0)
+}
+
 var (
 	// ErrRateLimited reports a call that would send more mail than
 	// Config.Limits allow; the error is a *RateLimitedError saying when to
@@ -209,10 +214,10 @@ func (r *room) take(n need) {
 
 // limited runs write under the account's limits: within the account's
 // lock it checks that the account has room for n, runs write on the
-// locked store, and records the mails it made due. Without counted
-// limits, or for a need of nothing, it runs write on the Service's store.
+// locked store, and records the mails it made due. A write no counted
+// limit concerns runs on the Service's store, without the lock.
 func (s *Service) limited(ctx context.Context, accountID string, now time.Time, n need, write func(ctx context.Context, st Store) error) error {
-	if !s.limits.counted() || (n.mails == 0 && n.working == 0) {
+	if !s.limits.concern(n) {
 		return write(ctx, s.store)
 	}
 	ls, err := s.limitStore()
