@@ -22,7 +22,7 @@ func (s *Store) RecentMailsQueryForTest() string  { return s.q.limits.recentMail
 // ObservePurgeForTest calls fn after each batch statement of DeleteEnded.
 func (s *Store) ObservePurgeForTest(fn func(rows int, took time.Duration)) { s.onPurgeBatch = fn }
 
-const PurgeBatchForTest = purgeBatch
+func (s *Store) PurgeBatchForTest() int { return s.purgeBatch() }
 
 func (s *Store) PurgeQueriesForTest() (ended, expired string) {
 	return s.q.deleteEnded, s.q.deleteExpired

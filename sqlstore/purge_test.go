@@ -42,7 +42,7 @@ func TestPurgeInBatches(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			s, db := b.newStore(t)
-			n := sqlstore.PurgeBatchForTest*2 + 500
+			n := s.PurgeBatchForTest()*2 + 500
 			seed(t, db, b.dialect, n, 10)
 			endAllBut(t, db, b.dialect, "acct-0")
 			var batches []int
@@ -56,7 +56,7 @@ func TestPurgeInBatches(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, n-n/10, deleted, "every ended invitation")
 			for _, rows := range batches {
-				assert.LessOrEqual(t, rows, sqlstore.PurgeBatchForTest)
+				assert.LessOrEqual(t, rows, s.PurgeBatchForTest())
 			}
 			assert.GreaterOrEqual(t, len(batches), 3, "more than one batch: %v", batches)
 			counts, err := svc.Count(context.Background(), "acct-0")
