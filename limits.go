@@ -119,8 +119,14 @@ type LimitStore interface {
 	// error is returned as is.
 	LockAccount(ctx context.Context, accountID string, fn func(ctx context.Context, st LimitStore) error) error
 
+	// CountMails returns how many mails the account's records made
+	// strictly after since add up to (the sum of their Counts). It must be
+	// served by an index on (account, time).
+	CountMails(ctx context.Context, accountID string, since time.Time) (int, error)
+
 	// RecentMails returns up to limit of the account's mail records made
-	// strictly after since, newest first.
+	// strictly after since, newest first. The Service reads them only
+	// when the quota is used up, to tell when it frees up.
 	RecentMails(ctx context.Context, accountID string, since time.Time, limit int) ([]MailRecord, error)
 
 	// RecordMails records that n mails of the account were made due at
@@ -163,22 +169,16 @@ const noLimit = int(^uint(0) >> 1)
 func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, now time.Time) (room, error) {
 	r := room{mails: noLimit, working: noLimit}
 	if quota := s.limits.MailsPerAccountPerDay; quota > 0 {
-		records, err := st.RecentMails(ctx, accountID, now.Add(-MailWindow), quota)
+		since := now.Add(-MailWindow)
+		used, err := st.CountMails(ctx, accountID, since)
 		if err != nil {
 			return r, storeError(err)
 		}
-		used := 0
-		for _, rec := range records {
-			used += rec.Count
-			if used >= quota {
-				// The mail that filled the quota leaves the window at
-				// rec.At + MailWindow; until then nothing more is allowed.
-				r.mails, r.mailsAgain = 0, max(rec.At.Add(MailWindow).Sub(now), time.Microsecond)
-				break
+		r.mails = max(quota-used, 0)
+		if r.mails == 0 {
+			if r.mailsAgain, err = mailsAgain(ctx, st, accountID, since, now, quota); err != nil {
+				return r, err
 			}
-		}
-		if used < quota {
-			r.mails = quota - used
 		}
 	}
 	if limit := s.limits.MaxPendingPerAccount; limit > 0 {
@@ -189,6 +189,24 @@ func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, n
 		r.working = max(limit-n, 0)
 	}
 	return r, nil
+}
+
+// mailsAgain is how long until an account whose quota is used up may mail
+// again: until the mail that filled the quota, counting from the newest,
+// leaves the window.
+func mailsAgain(ctx context.Context, st LimitStore, accountID string, since, now time.Time, quota int) (time.Duration, error) {
+	records, err := st.RecentMails(ctx, accountID, since, quota)
+	if err != nil {
+		return 0, storeError(err)
+	}
+	used := 0
+	for _, rec := range records {
+		used += rec.Count
+		if used >= quota {
+			return max(rec.At.Add(MailWindow).Sub(now), time.Microsecond), nil
+		}
+	}
+	return time.Microsecond, nil // the records changed under us: try again at once
 }
 
 // refuse returns the error for a need that r cannot meet, or nil.

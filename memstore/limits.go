@@ -38,6 +38,21 @@ func (s *Store) LockAccount(ctx context.Context, accountID string, fn func(conte
 	return fn(ctx, s)
 }
 
+// CountMails implements invitations.LimitStore.
+func (s *Store) CountMails(ctx context.Context, accountID string, since time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ledger := s.mails[accountID] // oldest first
+	n := 0
+	for i := len(ledger) - 1; i >= 0 && ledger[i].At.After(since); i-- {
+		n += ledger[i].Count
+	}
+	return n, nil
+}
+
 // RecentMails implements invitations.LimitStore.
 func (s *Store) RecentMails(ctx context.Context, accountID string, since time.Time, limit int) ([]invitations.MailRecord, error) {
 	if err := ctx.Err(); err != nil {

@@ -85,6 +85,8 @@ func TestQueriesUseIndexes(t *testing.T) {
 			check("purge ended", explain(t, db, b.dialect, ended, dueArg(b.dialect, now), 2000), "invitations_ended_idx")
 			check("purge expired", explain(t, db, b.dialect, expired, dueArg(b.dialect, now), 2000), "invitations_expired_idx")
 			seedMailLog(t, db, b.dialect, now)
+			check("count mails (limits)", explain(t, db, b.dialect, s.CountMailsQueryForTest(), "acct-1", dueArg(b.dialect, now)),
+				"invitations_mail_log_account_at_idx")
 			check("recent mails (limits)", explain(t, db, b.dialect, s.RecentMailsQueryForTest(), "acct-1", dueArg(b.dialect, now), 500),
 				"invitations_mail_log_account_at_idx")
 			for name, f := range map[string]invitations.ListFilter{

@@ -27,3 +27,5 @@ func (s *Store) PurgeBatchForTest() int { return s.purgeBatch() }
 func (s *Store) PurgeQueriesForTest() (ended, expired string) {
 	return s.q.deleteEnded, s.q.deleteExpired
 }
+
+func (s *Store) CountMailsQueryForTest() string { return s.q.limits.countMails }

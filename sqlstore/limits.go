@@ -11,13 +11,14 @@ var _ invitations.LimitStore = (*Store)(nil)
 
 // limitQueries are the statements of invitations.LimitStore.
 type limitQueries struct {
-	lock, recentMails, forgetMails, recordMails, countWorking string
+	lock, countMails, recentMails, forgetMails, recordMails, countWorking string
 }
 
 func buildLimitQueries(d Dialect, table string) limitQueries {
 	p := d.param
 	log := table + "_mail_log"
 	q := limitQueries{
+		countMails: "SELECT coalesce(sum(n), 0) FROM " + log + " WHERE account_id = " + p(1) + " AND at > " + p(2),
 		recentMails: "SELECT at, n FROM " + log + " WHERE account_id = " + p(1) + " AND at > " + p(2) +
 			" ORDER BY at DESC LIMIT " + p(3),
 		forgetMails: "DELETE FROM " + log + " WHERE account_id = " + p(1) + " AND at <= " + p(2),
@@ -85,6 +86,16 @@ func (s *Store) lockAccount(ctx context.Context, accountID string) error {
 		return fail(ctx, "lock account", err)
 	}
 	return nil
+}
+
+// CountMails implements invitations.LimitStore: the sum is taken in the
+// database, off the (account_id, at) index.
+func (s *Store) CountMails(ctx context.Context, accountID string, since time.Time) (int, error) {
+	var n int64
+	if err := s.queryRow(ctx, s.q.limits.countMails, accountID, s.dialect.timeValue(since)).Scan(&n); err != nil {
+		return 0, fail(ctx, "count mails", err)
+	}
+	return int(n), nil
 }
 
 // RecentMails implements invitations.LimitStore.

@@ -46,6 +46,15 @@ func testMailLedger(t *testing.T, s invitations.LimitStore) {
 	for i, n := range []int{1, 3, 1, 2} {
 		require.NoError(t, s.RecordMails(ctx, "acct-1", base.Add(time.Duration(i)*time.Minute), n, forgetNothing))
 	}
+	mails := func(since time.Time) int {
+		t.Helper()
+		n, err := s.CountMails(ctx, "acct-1", since)
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, 7, mails(base.Add(-time.Hour)), "the sum of the counts")
+	assert.Equal(t, 3, mails(base.Add(time.Minute)), "since is exclusive")
+	assert.Equal(t, 0, mails(base.Add(3*time.Minute)))
 	got, err := s.RecentMails(ctx, "acct-1", base.Add(-time.Hour), 10)
 	require.NoError(t, err)
 	require.Equal(t, []invitations.MailRecord{
@@ -88,6 +97,9 @@ func testLedgerIsolation(t *testing.T, s invitations.LimitStore) {
 	got, err := s.RecentMails(ctx, "acct-1", base.Add(-time.Hour), 10)
 	require.NoError(t, err)
 	require.Equal(t, []invitations.MailRecord{{At: base, Count: 5}}, got, "acct-2's forgetting left acct-1 alone")
+	n, err := s.CountMails(ctx, "acct-2", base.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 7, n)
 	got, err = s.RecentMails(ctx, "acct-3", base.Add(-time.Hour), 10)
 	require.NoError(t, err)
 	require.Empty(t, got)
