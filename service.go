@@ -157,6 +157,9 @@ const (
 // stored and returned with an error matching ErrDelivery. On a Service from
 // InTx the mail is stored as due and not sent (see Deliver). With SkipMail
 // nothing is mailed at all; TTL gives this invitation a validity of its own.
+// Under Config.Limits, an account whose mail quota is used up gets a
+// *RateLimitedError and one at its pending cap ErrTooManyPending, with
+// nothing stored or sent.
 func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, error) {
 	now := s.clock()
 	inv, msg, err := s.newPending(ctx, in, now, !s.inTx)
@@ -269,7 +272,9 @@ func newInvitation(in InviteInput) (*Invitation, error) {
 // the invitation's TTL from now. It works only while the link is valid: an expired one gives
 // ErrExpired (Regenerate it instead), an ended one ErrNotPending, a link
 // issued under a secret the Service no longer holds ErrInvalidToken, and
-// the email of a member (Config.IsMember) ErrAlreadyMember.
+// the email of a member (Config.IsMember) ErrAlreadyMember. Under
+// Config.Limits, a resend within the cooldown of the last delivered mail,
+// or over the account's mail quota, gets a *RateLimitedError.
 func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	var wants need
@@ -324,7 +329,9 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 // that still works gives ErrNotExpired, unless it was issued under a secret
 // the Service no longer holds: such an invitation can be regenerated at any
 // time. An ended invitation gives ErrNotPending, the email of a member
-// (Config.IsMember) ErrAlreadyMember.
+// (Config.IsMember) ErrAlreadyMember. Under Config.Limits it counts as a
+// mail and, for an expired link, as a working link again: over the quota
+// it gets a *RateLimitedError, at the pending cap ErrTooManyPending.
 func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	var wants need
