@@ -123,11 +123,15 @@ func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.
 // row that fails on its own (its email is invited already) gives its room
 // to the rows after it.
 func (s *Service) createWithin(ctx context.Context, st LimitStore, account string, now time.Time, batch []*Invitation, which []int, errs []error) error {
-	r, err := s.roomAt(ctx, st, account, now)
+	want := need{working: len(which)}
+	for _, i := range which {
+		want.mails += batch[i].SendCount
+	}
+	r, err := s.roomAt(ctx, st, account, now, want)
 	if err != nil {
 		return err
 	}
-	mailed := 0
+	mailed, made := 0, 0
 	for len(which) > 0 {
 		var admitted, rest []int
 		for _, i := range which {
@@ -161,9 +165,15 @@ func (s *Service) createWithin(ctx context.Context, st LimitStore, account strin
 				r.take(need{mails: -batch[i].SendCount, working: -1})
 			} else {
 				mailed += batch[i].SendCount
+				made++
 			}
 		}
 		which = rest
+	}
+	if made > 0 {
+		if err := s.keepBound(ctx, st, account, r, made); err != nil {
+			return err
+		}
 	}
 	return s.recordMails(ctx, st, account, now, mailed)
 }

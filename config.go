@@ -54,6 +54,9 @@ type Config struct {
 	// start) wherever strangers can sign up and invite: an invitation
 	// form is a known spam vector. The mail quota and the pending cap
 	// need a Store that implements LimitStore (memstore and sqlstore do).
+	// Give every Service sharing a Store the same Limits: one without the
+	// cap does not keep the per-account bound the cap relies on (see
+	// WorkingBound).
 	Limits Limits
 	// Templates, when set, replace the built-in messages.
 	Templates *Templates

@@ -139,7 +139,28 @@ type LimitStore interface {
 	// that many: it need not count further. It must be served by an
 	// index.
 	CountWorking(ctx context.Context, accountID string, now time.Time, limit int) (int, error)
+
+	// WorkingBound returns what SetWorkingBound last stored for the
+	// account, or the zero WorkingBound if nothing was.
+	WorkingBound(ctx context.Context, accountID string) (WorkingBound, error)
+
+	// SetWorkingBound stores b for the account, replacing what was there.
+	SetWorkingBound(ctx context.Context, accountID string, b WorkingBound) error
 }
+
+// WorkingBound is what the Service keeps per account so that the pending
+// cap need not count the account's working links on every call: a number
+// never below them, counted exactly at CountedAt and raised by every link
+// made to work since. A Store keeps it as given.
+type WorkingBound struct {
+	Links     int
+	CountedAt time.Time
+}
+
+// boundTrust is how long a WorkingBound is trusted after its exact count:
+// links made by a Service without the cap (which does not raise it) can
+// put an account over the cap by what they made in this time at most.
+const boundTrust = time.Hour
 
 // MailRecord is one entry of an account's mail ledger: Count mails made
 // due at At.
@@ -156,19 +177,22 @@ type need struct {
 
 // room is what an account's limits still allow at now, read within
 // LockAccount: how many mails and working links, and when the next mail
-// would be allowed once the quota is used up.
+// would be allowed once the quota is used up. bound is the WorkingBound
+// the working room was read from, raised as links are made.
 type room struct {
 	mails, working int
 	mailsAgain     time.Duration
+	bound          WorkingBound
 }
 
 // noLimit stands for a limit that is not set.
 const noLimit = int(^uint(0) >> 1)
 
-// roomAt reads the account's room; only the limits that are set are read.
-func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, now time.Time) (room, error) {
+// roomAt reads the account's room for a write that needs want; only the
+// limits that are set and that want concerns are read.
+func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, now time.Time, want need) (room, error) {
 	r := room{mails: noLimit, working: noLimit}
-	if quota := s.limits.MailsPerAccountPerDay; quota > 0 {
+	if quota := s.limits.MailsPerAccountPerDay; quota > 0 && want.mails > 0 {
 		since := now.Add(-MailWindow)
 		used, err := st.CountMails(ctx, accountID, since)
 		if err != nil {
@@ -181,14 +205,37 @@ func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, n
 			}
 		}
 	}
-	if limit := s.limits.MaxPendingPerAccount; limit > 0 {
-		n, err := st.CountWorking(ctx, accountID, now, limit)
+	if limit := s.limits.MaxPendingPerAccount; limit > 0 && want.working > 0 {
+		b, err := st.WorkingBound(ctx, accountID)
 		if err != nil {
 			return r, storeError(err)
 		}
-		r.working = max(limit-n, 0)
+		// Count exactly only when the bound is stale or too close to the
+		// cap to allow the write: a refusal is always from an exact count.
+		if age := now.Sub(b.CountedAt); b.CountedAt.IsZero() || age < 0 || age >= boundTrust || b.Links+want.working > limit {
+			n, err := st.CountWorking(ctx, accountID, now, limit)
+			if err != nil {
+				return r, storeError(err)
+			}
+			b = WorkingBound{Links: n, CountedAt: now}
+		}
+		r.working, r.bound = max(limit-b.Links, 0), b
 	}
 	return r, nil
+}
+
+// keepBound stores the account's bound raised by the links made since it
+// was read.
+func (s *Service) keepBound(ctx context.Context, st LimitStore, accountID string, r room, made int) error {
+	if s.limits.MaxPendingPerAccount == 0 || r.bound.CountedAt.IsZero() {
+		return nil
+	}
+	b := r.bound
+	b.Links += made
+	if err := st.SetWorkingBound(ctx, accountID, b); err != nil {
+		return storeError(err)
+	}
+	return nil
 }
 
 // mailsAgain is how long until an account whose quota is used up may mail
@@ -243,7 +290,7 @@ func (s *Service) limited(ctx context.Context, accountID string, now time.Time, 
 		return err
 	}
 	return ls.LockAccount(ctx, accountID, func(ctx context.Context, st LimitStore) error {
-		r, err := s.roomAt(ctx, st, accountID, now)
+		r, err := s.roomAt(ctx, st, accountID, now, n)
 		if err != nil {
 			return err
 		}
@@ -251,6 +298,9 @@ func (s *Service) limited(ctx context.Context, accountID string, now time.Time, 
 			return err
 		}
 		if err := write(ctx, st); err != nil {
+			return err
+		}
+		if err := s.keepBound(ctx, st, accountID, r, n.working); err != nil {
 			return err
 		}
 		return s.recordMails(ctx, st, accountID, now, n.mails)

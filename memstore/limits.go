@@ -116,3 +116,24 @@ func (s *Store) CountWorking(ctx context.Context, accountID string, now time.Tim
 	}
 	return n, nil
 }
+
+// WorkingBound implements invitations.LimitStore.
+func (s *Store) WorkingBound(ctx context.Context, accountID string) (invitations.WorkingBound, error) {
+	if err := ctx.Err(); err != nil {
+		return invitations.WorkingBound{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.bounds[accountID], nil
+}
+
+// SetWorkingBound implements invitations.LimitStore.
+func (s *Store) SetWorkingBound(ctx context.Context, accountID string, b invitations.WorkingBound) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bounds[accountID] = b
+	return nil
+}

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/invitekit/invitations"
@@ -12,12 +14,17 @@ var _ invitations.LimitStore = (*Store)(nil)
 // limitQueries are the statements of invitations.LimitStore.
 type limitQueries struct {
 	lock, countMails, recentMails, forgetMails, recordMails, countWorking string
+	bound, setBound                                                       string
 }
 
 func buildLimitQueries(d Dialect, table string) limitQueries {
 	p := d.param
 	log := table + "_mail_log"
+	limits := table + "_account_limits"
 	q := limitQueries{
+		bound: "SELECT working_bound, counted_at FROM " + limits + " WHERE account_id = " + p(1),
+		setBound: "INSERT INTO " + limits + " (account_id, working_bound, counted_at) VALUES (" + p(1) + ", " + p(2) + ", " + p(3) + ")" +
+			" ON CONFLICT (account_id) DO UPDATE SET working_bound = excluded.working_bound, counted_at = excluded.counted_at",
 		countMails: "SELECT coalesce(sum(n), 0) FROM " + log + " WHERE account_id = " + p(1) + " AND at > " + p(2),
 		recentMails: "SELECT at, n FROM " + log + " WHERE account_id = " + p(1) + " AND at > " + p(2) +
 			" ORDER BY at DESC LIMIT " + p(3),
@@ -143,4 +150,25 @@ func (s *Store) CountWorking(ctx context.Context, accountID string, now time.Tim
 		return 0, fail(ctx, "count working", err)
 	}
 	return n, nil
+}
+
+// WorkingBound implements invitations.LimitStore.
+func (s *Store) WorkingBound(ctx context.Context, accountID string) (invitations.WorkingBound, error) {
+	var b invitations.WorkingBound
+	err := s.queryRow(ctx, s.q.limits.bound, accountID).Scan(&b.Links, timeColumn{&b.CountedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return invitations.WorkingBound{}, nil
+	}
+	if err != nil {
+		return b, fail(ctx, "working bound", err)
+	}
+	return b, nil
+}
+
+// SetWorkingBound implements invitations.LimitStore with one upsert.
+func (s *Store) SetWorkingBound(ctx context.Context, accountID string, b invitations.WorkingBound) error {
+	if _, err := s.exec(ctx, s.q.limits.setBound, accountID, b.Links, s.dialect.timeValue(b.CountedAt)); err != nil {
+		return fail(ctx, "set working bound", err)
+	}
+	return nil
 }

@@ -22,6 +22,7 @@ var limitTests = []struct {
 	{"LimitsMailLedger", testMailLedger},
 	{"LimitsLedgerIsolatesAccounts", testLedgerIsolation},
 	{"LimitsCountWorking", testCountWorking},
+	{"LimitsWorkingBound", testWorkingBound},
 	{"LimitsLockAccountExcludes", testLockExcludes},
 	{"LimitsLockAccountSeesOwnWrites", testLockSeesOwnWrites},
 	{"LimitsLockAccountReturnsFnError", testLockReturnsError},
@@ -191,4 +192,20 @@ func testLockReturnsError(t *testing.T, s invitations.LimitStore) {
 	require.ErrorIs(t, err, mine)
 	// The lock was released: the next one gets in.
 	require.NoError(t, s.LockAccount(ctx, "acct-1", func(context.Context, invitations.LimitStore) error { return nil }))
+}
+
+func testWorkingBound(t *testing.T, s invitations.LimitStore) {
+	ctx := context.Background()
+	got, err := s.WorkingBound(ctx, "acct-1")
+	require.NoError(t, err)
+	require.Equal(t, invitations.WorkingBound{}, got, "none stored yet")
+	require.NoError(t, s.SetWorkingBound(ctx, "acct-1", invitations.WorkingBound{Links: 7, CountedAt: base}))
+	require.NoError(t, s.SetWorkingBound(ctx, "acct-2", invitations.WorkingBound{Links: 1, CountedAt: base.Add(time.Hour)}))
+	require.NoError(t, s.SetWorkingBound(ctx, "acct-1", invitations.WorkingBound{Links: 9, CountedAt: base.Add(time.Minute)}))
+	got, err = s.WorkingBound(ctx, "acct-1")
+	require.NoError(t, err)
+	require.Equal(t, invitations.WorkingBound{Links: 9, CountedAt: base.Add(time.Minute)}, got, "replaced, every field read back")
+	got, err = s.WorkingBound(ctx, "acct-2")
+	require.NoError(t, err)
+	require.Equal(t, invitations.WorkingBound{Links: 1, CountedAt: base.Add(time.Hour)}, got)
 }

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.LimitStore) {
 		{"QuotaIsPerAccount", testQuotaPerAccount},
 		{"ResendCooldownFromLastDeliveredMail", testCooldown},
 		{"PendingCapCountsWorkingLinks", testPendingCap},
+		{"PendingCapRecountsHourly", testCapRecount},
 		{"InviteManyRowsOverTheLimitFailAlone", testInviteMany},
 		{"ReminderOverQuotaIsSkipped", testReminderSkipped},
 		{"QuotaExactAcrossTwoServices", testQuotaRace},
@@ -252,6 +253,23 @@ func testPendingCap(t *testing.T, w *world) {
 	// Resending a working link adds none.
 	_, err = svc.Resend(ctx, "acct-1", c.ID)
 	require.NoError(t, err)
+}
+
+// testCapRecount: the cap counts an account's working links exactly when
+// a call would reach it, and at least hourly; links made meanwhile by a
+// Service without the cap are seen at the next count.
+func testCapRecount(t *testing.T, w *world) {
+	ctx := context.Background()
+	capped := w.service(invitations.Limits{MaxPendingPerAccount: 4})
+	uncapped := w.service(invitations.Limits{})
+	w.invite(capped, "a@example.com")
+	for i := range 3 {
+		w.invite(uncapped, fmt.Sprintf("u%d@example.com", i)) // 4 working now, unseen by the bound
+	}
+	w.clock.Advance(time.Hour)
+	_, err := capped.Invite(ctx, input("acct-1", "b@example.com"))
+	require.ErrorIs(t, err, invitations.ErrTooManyPending, "an hour on, the cap counts again")
+	assert.Equal(t, 4, w.stored("acct-1"))
 }
 
 func testInviteMany(t *testing.T, w *world) {

@@ -7,3 +7,11 @@ CREATE TABLE invitations_mail_log (
 );
 
 CREATE INDEX invitations_mail_log_account_at_idx ON invitations_mail_log (account_id, at);
+
+-- The pending cap's bound per account (see invitations.WorkingBound), so
+-- that the working links are counted now and then, not on every call.
+CREATE TABLE invitations_account_limits (
+    account_id    TEXT    PRIMARY KEY,
+    working_bound INTEGER NOT NULL,
+    counted_at    INTEGER NOT NULL
+);
