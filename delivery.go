@@ -328,9 +328,7 @@ func (s *Service) remind(ctx context.Context, inv *Invitation, now time.Time) er
 		mail := inv.Clone()
 		mail.SendCount++
 		s.scheduleMail(mail, MessageReminder, now, false)
-		err := s.limited(ctx, inv.AccountID, now, need{mails: 1}, func(ctx context.Context, st Store) error {
-			return st.Update(ctx, mail, version)
-		})
+		err := s.limited(ctx, inv.AccountID, now, need{mails: 1}, storeWrite{inv: mail, version: version})
 		if !errors.Is(err, ErrRateLimited) {
 			return err
 		}

@@ -277,13 +277,29 @@ func (r *room) take(n need) {
 	}
 }
 
-// limited runs write under the account's limits: within the account's
-// lock it checks that the account has room for n, runs write on the
-// locked store, and records the mails it made due. A write no counted
-// limit concerns runs on the Service's store, without the lock.
-func (s *Service) limited(ctx context.Context, accountID string, now time.Time, n need, write func(ctx context.Context, st Store) error) error {
+// storeWrite is the one store write of a call that a limit may concern: a
+// Create of inv, or an Update of inv from version. A value, not a
+// closure, so that calls no limit concerns allocate nothing for it.
+type storeWrite struct {
+	inv     *Invitation
+	version int64
+	create  bool
+}
+
+func (w storeWrite) to(ctx context.Context, st Store) error {
+	if w.create {
+		return st.Create(ctx, w.inv)
+	}
+	return st.Update(ctx, w.inv, w.version)
+}
+
+// limited makes w under the account's limits: within the account's lock
+// it checks that the account has room for n, makes w on the locked store,
+// and records the mails it made due. A write no counted limit concerns is
+// made on the Service's store, without the lock.
+func (s *Service) limited(ctx context.Context, accountID string, now time.Time, n need, w storeWrite) error {
 	if !s.limits.concern(n) {
-		return write(ctx, s.store)
+		return w.to(ctx, s.store)
 	}
 	ls, err := s.limitStore()
 	if err != nil {
@@ -297,7 +313,7 @@ func (s *Service) limited(ctx context.Context, accountID string, now time.Time, 
 		if err := r.refuse(n); err != nil {
 			return err
 		}
-		if err := write(ctx, st); err != nil {
+		if err := w.to(ctx, st); err != nil {
 			return err
 		}
 		if err := s.keepBound(ctx, st, accountID, r, n.working); err != nil {

@@ -166,10 +166,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	if err != nil {
 		return nil, err
 	}
-	err = s.limited(ctx, inv.AccountID, now, need{mails: inv.SendCount, working: 1}, func(ctx context.Context, st Store) error {
-		return st.Create(ctx, inv)
-	})
-	if err != nil {
+	if err := s.limited(ctx, inv.AccountID, now, need{mails: inv.SendCount, working: 1}, storeWrite{inv: inv, create: true}); err != nil {
 		return nil, storeError(err)
 	}
 	s.emit(ctx, EventInvited, now, inv)
@@ -707,9 +704,7 @@ func (s *Service) changeLimited(ctx context.Context, load loader, wants *need, a
 		if wants != nil {
 			n = *wants
 		}
-		err = s.limited(ctx, inv.AccountID, now, n, func(ctx context.Context, st Store) error {
-			return st.Update(ctx, inv, version)
-		})
+		err = s.limited(ctx, inv.AccountID, now, n, storeWrite{inv: inv, version: version})
 		if err == nil {
 			return inv, now, nil
 		}
