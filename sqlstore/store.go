@@ -7,9 +7,11 @@
 //
 // It imports no driver: open the *sql.DB with the driver of your choice and
 // pass its Dialect. Create the schema with Store.Migrate, or apply the files
-// of Migrations with your own migration tool. Every call but CreateMany is
-// one statement; a lost compare-and-set or a duplicate pending invitation
-// costs one more read to tell which error to return.
+// of Migrations with your own migration tool. Every call is one statement
+// but CreateMany (one per 400 rows), DeleteEnded (one per batch),
+// RecordMails (two) and LockAccount (a transaction around its function);
+// a lost compare-and-set or a duplicate pending invitation costs one more
+// read to tell which error to return.
 package sqlstore
 
 import (
