@@ -3,9 +3,12 @@ package smtpmailer_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"testing"
 
 	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/internal/netdelay"
 	"github.com/invitekit/invitations/memstore"
 	"github.com/invitekit/invitations/smtpmailer"
 )
@@ -14,12 +17,33 @@ import (
 // connection per message, with 1 and with 8 sends at once. One op is one
 // message: b.N invitations are made due untimed, then one DeliverDue run
 // sends them all (go test -bench DeliverDue -benchtime 5000x for the
-// README's figure).
+// README's figure). It runs on loopback, then through each round trip
+// listed in INVITATIONS_BENCH_RTT (internal/netdelay), as a provider
+// across a network would be.
 func BenchmarkDeliverDue(b *testing.B) {
 	server := mailpitServer(b)
+	for _, rtt := range netdelay.RTTs(b) {
+		b.Run(netdelay.Name(rtt), func(b *testing.B) {
+			config := server.config()
+			if rtt > 0 {
+				host, port, err := net.SplitHostPort(netdelay.Relay(b, net.JoinHostPort(config.Host, strconv.Itoa(config.Port)), rtt))
+				if err != nil {
+					b.Fatal(err)
+				}
+				config.Host = host
+				if config.Port, err = strconv.Atoi(port); err != nil {
+					b.Fatal(err)
+				}
+			}
+			benchmarkDeliverDue(b, config)
+		})
+	}
+}
+
+func benchmarkDeliverDue(b *testing.B, config smtpmailer.Config) {
 	for _, concurrency := range []int{1, 8} {
 		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
-			mailer, err := smtpmailer.New(server.config())
+			mailer, err := smtpmailer.New(config)
 			if err != nil {
 				b.Fatal(err)
 			}

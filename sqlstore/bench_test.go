@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/internal/netdelay"
 	"github.com/invitekit/invitations/invitationstest"
 	"github.com/invitekit/invitations/sqlstore"
 )
@@ -325,49 +326,90 @@ func svcInvite(b *testing.B, w *sqlWorld) {
 
 // BenchmarkInviteMany: 1,000 invitations in one InviteMany call against
 // 1,000 Invite calls, mail off in both (SkipMail), on each database. One
-// op is the whole thousand.
+// op is the whole thousand. PostgreSQL runs on loopback, then through each
+// round trip listed in INVITATIONS_BENCH_RTT (internal/netdelay), as a
+// database on another host would be.
 func BenchmarkInviteMany(b *testing.B) {
-	for _, be := range backends {
-		b.Run(be.name, func(b *testing.B) {
-			store, _ := be.newStore(b)
-			svc, err := invitations.New(store, invitationstest.NewMailer(), invitations.Config{
-				Secret: secret, AcceptURL: "https://app.example.com/accept",
-			})
+	b.Run("SQLite", func(b *testing.B) {
+		benchmarkInviteMany(b, migrated(b, openSQLite(b), sqlstore.SQLite))
+	})
+	for _, rtt := range netdelay.RTTs(b) {
+		b.Run("Postgres/"+netdelay.Name(rtt), func(b *testing.B) {
+			benchmarkInviteMany(b, migrated(b, openPostgresAt(b, rtt), sqlstore.Postgres))
+		})
+	}
+}
+
+// migrated is a migrated Store on db.
+func migrated(b *testing.B, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
+	store, err := sqlstore.New(db, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := store.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return store
+}
+
+func benchmarkInviteMany(b *testing.B, store *sqlstore.Store) {
+	svc, err := invitations.New(store, invitationstest.NewMailer(), invitations.Config{
+		Secret: secret, AcceptURL: "https://app.example.com/accept",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	round := 0
+	rows := func() []invitations.InviteInput {
+		round++
+		in := make([]invitations.InviteInput, 1000)
+		for i := range in {
+			in[i] = invitations.InviteInput{AccountID: "bulk", Email: fmt.Sprintf("r%d-u%d@example.com", round, i), Roles: []string{"member"}, SkipMail: true}
+		}
+		return in
+	}
+	b.Run("rows=1000/sequential", func(b *testing.B) {
+		for b.Loop() {
+			for _, in := range rows() {
+				if _, err := svc.Invite(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("rows=1000/InviteMany", func(b *testing.B) {
+		for b.Loop() {
+			results, err := svc.InviteMany(ctx, rows())
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx := context.Background()
-			round := 0
-			rows := func() []invitations.InviteInput {
-				round++
-				in := make([]invitations.InviteInput, 1000)
-				for i := range in {
-					in[i] = invitations.InviteInput{AccountID: "bulk", Email: fmt.Sprintf("r%d-u%d@example.com", round, i), Roles: []string{"member"}, SkipMail: true}
+			for _, r := range results {
+				if r.Err != nil {
+					b.Fatal(r.Err)
 				}
-				return in
 			}
-			b.Run("rows=1000/sequential", func(b *testing.B) {
-				for b.Loop() {
-					for _, in := range rows() {
-						if _, err := svc.Invite(ctx, in); err != nil {
-							b.Fatal(err)
-						}
-					}
+		}
+	})
+}
+
+// BenchmarkRoundTrip is the cost of one statement that does no work,
+// SELECT 1, on loopback and through each link of INVITATIONS_BENCH_RTT:
+// what the link adds to every round trip, relay included, in this run.
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, rtt := range netdelay.RTTs(b) {
+		b.Run("Postgres/"+netdelay.Name(rtt), func(b *testing.B) {
+			db := openPostgresAt(b, rtt)
+			ctx := context.Background()
+			var one int
+			if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil { // connect, untimed
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+					b.Fatal(err)
 				}
-			})
-			b.Run("rows=1000/InviteMany", func(b *testing.B) {
-				for b.Loop() {
-					results, err := svc.InviteMany(ctx, rows())
-					if err != nil {
-						b.Fatal(err)
-					}
-					for _, r := range results {
-						if r.Err != nil {
-							b.Fatal(r.Err)
-						}
-					}
-				}
-			})
+			}
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
+	"github.com/invitekit/invitations/internal/netdelay"
 	"github.com/invitekit/invitations/internal/servers"
 	"github.com/invitekit/invitations/sqlstore"
 )
@@ -39,7 +40,11 @@ var schemaSeq atomic.Int64
 // openPostgres returns a connection pool whose search_path is a schema of
 // the test's own, dropped when the test ends, so tests can run in parallel.
 // Without a server it skips locally and fails in CI.
-func openPostgres(t testing.TB) *sql.DB {
+func openPostgres(t testing.TB) *sql.DB { return openPostgresAt(t, 0) }
+
+// openPostgresAt is openPostgres with the pool's connections going through
+// a link of the given round trip (internal/netdelay); 0 is loopback.
+func openPostgresAt(t testing.TB, rtt time.Duration) *sql.DB {
 	t.Helper()
 	dsn := servers.PostgresDSN(t)
 	schema := fmt.Sprintf("t%d_%d", time.Now().UnixNano()%1e9, schemaSeq.Add(1))
@@ -56,6 +61,12 @@ func openPostgres(t testing.TB) *sql.DB {
 			admin.Close()
 		}
 	})
+	if rtt > 0 {
+		u, err := url.Parse(dsn)
+		require.NoError(t, err, "a link needs a URL DSN")
+		u.Host = netdelay.Relay(t, u.Host, rtt)
+		dsn = u.String()
+	}
 	db, err := sql.Open("pgx", withSearchPath(dsn, schema))
 	require.NoError(t, err)
 	db.SetMaxOpenConns(20)
