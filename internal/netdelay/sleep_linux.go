@@ -13,7 +13,10 @@ import (
 // (it polls the network in milliseconds), which would turn a 0.2 ms link
 // into a 2 ms one; a blocking nanosleep would hold a P until the runtime
 // took it back, stalling the goroutines the link is meant to delay.
-type sleeper struct{ file *os.File }
+type sleeper struct {
+	file *os.File
+	fd   uintptr // the timerfd; not file.Fd(), which would make reads block a thread
+}
 
 // Values from <sys/timerfd.h>; package syscall has the system call
 // numbers but not these.
@@ -28,7 +31,7 @@ func newSleeper() sleeper {
 	if errno != 0 {
 		return sleeper{} // time.Sleep, coarser
 	}
-	return sleeper{os.NewFile(fd, "netdelay-timer")}
+	return sleeper{os.NewFile(fd, "netdelay-timer"), fd}
 }
 
 func (s sleeper) sleep(d time.Duration) {
@@ -40,7 +43,7 @@ func (s sleeper) sleep(d time.Duration) {
 		return
 	}
 	spec := struct{ interval, value syscall.Timespec }{value: syscall.NsecToTimespec(int64(d))}
-	if _, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, s.file.Fd(), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
+	if _, _, errno := syscall.Syscall6(syscall.SYS_TIMERFD_SETTIME, s.fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
 		time.Sleep(d)
 		return
 	}
