@@ -330,29 +330,15 @@ func svcInvite(b *testing.B, w *sqlWorld) {
 // round trip listed in INVITATIONS_BENCH_RTT (internal/netdelay), as a
 // database on another host would be.
 func BenchmarkInviteMany(b *testing.B) {
-	b.Run("SQLite", func(b *testing.B) {
-		benchmarkInviteMany(b, migrated(b, openSQLite(b), sqlstore.SQLite))
-	})
+	b.Run(sqliteBackend.name, func(b *testing.B) { benchmarkInviteMany(b, sqliteBackend) })
 	for _, rtt := range netdelay.RTTs(b) {
-		b.Run("Postgres/"+netdelay.Name(rtt), func(b *testing.B) {
-			benchmarkInviteMany(b, migrated(b, openPostgresAt(b, rtt), sqlstore.Postgres))
-		})
+		be := postgresThrough(rtt)
+		b.Run(be.name, func(b *testing.B) { benchmarkInviteMany(b, be) })
 	}
 }
 
-// migrated is a migrated Store on db.
-func migrated(b *testing.B, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
-	store, err := sqlstore.New(db, d)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := store.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	return store
-}
-
-func benchmarkInviteMany(b *testing.B, store *sqlstore.Store) {
+func benchmarkInviteMany(b *testing.B, be backend) {
+	store, _ := be.newStore(b)
 	svc, err := invitations.New(store, invitationstest.NewMailer(), invitations.Config{
 		Secret: secret, AcceptURL: "https://app.example.com/accept",
 	})
@@ -398,8 +384,9 @@ func benchmarkInviteMany(b *testing.B, store *sqlstore.Store) {
 // what the link adds to every round trip, relay included, in this run.
 func BenchmarkRoundTrip(b *testing.B) {
 	for _, rtt := range netdelay.RTTs(b) {
-		b.Run("Postgres/"+netdelay.Name(rtt), func(b *testing.B) {
-			db := openPostgresAt(b, rtt)
+		be := postgresThrough(rtt)
+		b.Run(be.name, func(b *testing.B) {
+			db := be.open(b)
 			ctx := context.Background()
 			var one int
 			if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil { // connect, untimed

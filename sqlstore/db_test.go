@@ -91,9 +91,16 @@ type backend struct {
 	open    func(testing.TB) *sql.DB
 }
 
-var backends = []backend{
-	{"SQLite", sqlstore.SQLite, openSQLite},
-	{"Postgres", sqlstore.Postgres, openPostgres},
+var (
+	sqliteBackend = backend{"SQLite", sqlstore.SQLite, openSQLite}
+	backends      = []backend{sqliteBackend, {"Postgres", sqlstore.Postgres, openPostgres}}
+)
+
+// postgresThrough is the PostgreSQL backend with its connections going
+// through a link of the given round trip (internal/netdelay), named
+// "Postgres/loopback" or "Postgres/rtt=...".
+func postgresThrough(rtt time.Duration) backend {
+	return backend{"Postgres/" + netdelay.Name(rtt), sqlstore.Postgres, func(t testing.TB) *sql.DB { return openPostgresAt(t, rtt) }}
 }
 
 // newStore opens a fresh database of the backend and migrates it.

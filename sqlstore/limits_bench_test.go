@@ -31,21 +31,23 @@ func BenchmarkLimits(b *testing.B) {
 				}
 			}
 			clock := invitationstest.NewClock(seedBase.Add(time.Hour))
-			services := map[string]invitations.Limits{
-				"none":        {},
-				"quota":       {MailsPerAccountPerDay: invitations.RecommendedLimits.MailsPerAccountPerDay},
-				"cap":         {MaxPendingPerAccount: invitations.RecommendedLimits.MaxPendingPerAccount},
-				"recommended": invitations.RecommendedLimits,
-			}
 			seq := 0
-			for _, name := range []string{"none", "quota", "cap", "recommended"} {
+			for _, c := range []struct {
+				name   string
+				limits invitations.Limits
+			}{
+				{"none", invitations.Limits{}},
+				{"quota", invitations.Limits{MailsPerAccountPerDay: invitations.RecommendedLimits.MailsPerAccountPerDay}},
+				{"cap", invitations.Limits{MaxPendingPerAccount: invitations.RecommendedLimits.MaxPendingPerAccount}},
+				{"recommended", invitations.RecommendedLimits},
+			} {
 				svc, err := invitations.New(store, invitationstest.NewMailer(), invitations.Config{
-					Secret: secret, AcceptURL: "https://app.example.com/accept", Now: clock.Now, Limits: services[name],
+					Secret: secret, AcceptURL: "https://app.example.com/accept", Now: clock.Now, Limits: c.limits,
 				})
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.Run("Invite/limits="+name, func(b *testing.B) {
+				b.Run("Invite/limits="+c.name, func(b *testing.B) {
 					b.ReportAllocs()
 					ctx := context.Background()
 					for b.Loop() {
