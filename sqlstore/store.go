@@ -488,11 +488,10 @@ func (s *Store) purgeBatch() int {
 }
 
 // DeleteEnded implements invitations.Store in batches (500 rows on SQLite,
-// 2,000 on PostgreSQL),
-// each one statement found by an index (migration 006), so that other
-// writers wait for one batch at most, never for the whole purge. On a
-// Store from WithTx every batch runs in the caller's transaction, and its
-// locks are held until that ends.
+// 2,000 on PostgreSQL), each one statement found by an index (migration
+// 006), so that other writers wait for one batch at most, never for the
+// whole purge. On a Store from WithTx every batch runs in the caller's
+// transaction, and its locks are held until that ends.
 func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error) {
 	total := 0
 	for _, step := range []struct {
