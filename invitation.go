@@ -103,6 +103,8 @@ type Delivery struct {
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
 	// FailedAt is when delivery of the last message was given up, after the
 	// policy's attempts; zero otherwise. Resend or CopyLink still work.
+	// It stays set, and no reminder goes to the address, until a Resend or
+	// a Regenerate makes a new message due.
 	FailedAt time.Time `json:"failed_at,omitzero"`
 	// RemindedAt is when a reminder of the current link was last made due
 	// (see DeliveryPolicy.RemindBefore); a link is reminded of once per send.

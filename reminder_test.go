@@ -2,6 +2,7 @@ package invitations_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -82,4 +83,30 @@ func TestRemindersOff(t *testing.T) {
 	_, err = invitations.New(h.store, h.mailer, invitations.Config{Secret: secretA, AcceptURL: acceptURL,
 		Delivery: invitations.DeliveryPolicy{RemindBefore: -time.Hour}})
 	require.ErrorIs(t, err, invitations.ErrInvalidInput)
+}
+
+// TestNoReminderAfterAFailedDelivery: an address whose mail failed for
+// good gets no reminder, and the failure stays visible to the admin until
+// a Resend sends a new message.
+func TestNoReminderAfterAFailedDelivery(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, func(c *invitations.Config) { c.Delivery.RemindBefore = 24 * time.Hour })
+	h.mailer.FailNext(1, invitations.Permanent(errors.New("550 no such mailbox")))
+	inv, err := h.svc.Invite(ctx, invitations.InviteInput{AccountID: "acct-1", Email: "nobody@example.com", Roles: []string{"member"}})
+	require.ErrorIs(t, err, invitations.ErrDelivery)
+	failedAt := h.get(inv.ID).Delivery.FailedAt
+	require.False(t, failedAt.IsZero())
+
+	h.clock.Advance(6 * day)
+	r, err := h.svc.DeliverDue(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, r.Attempted, "no reminder to an address that failed")
+	assert.Len(t, h.mailer.Messages(), 0)
+	got := h.get(inv.ID)
+	assert.Equal(t, failedAt, got.Delivery.FailedAt, "the failure stays visible")
+	assert.Equal(t, "550 no such mailbox", got.Delivery.LastError)
+
+	_, err = h.svc.Resend(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
+	assert.True(t, h.get(inv.ID).Delivery.FailedAt.IsZero(), "a new message clears it")
 }

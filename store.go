@@ -77,9 +77,11 @@ type Store interface {
 
 	// ListRemindable returns up to limit pending invitations, of any
 	// account, whose ExpiresAt is after now and at or before until, that
-	// have no message due and were not reminded since their link was last
-	// sent (Delivery.RemindedAt zero or before SentAt), soonest expiry
-	// first (ties by ID). It must be served by an index, not a scan.
+	// have no message due, whose last message did not fail (Delivery.FailedAt
+	// zero: an address that bounced gets no reminder) and that were not
+	// reminded since their link was last sent (Delivery.RemindedAt zero or
+	// before SentAt), soonest expiry first (ties by ID). It must be served
+	// by an index, not a scan.
 	ListRemindable(ctx context.Context, now, until time.Time, limit int) ([]*Invitation, error)
 
 	// DeleteEnded deletes the invitations accepted, declined or revoked

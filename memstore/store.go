@@ -259,7 +259,7 @@ func (s *Store) ListRemindable(ctx context.Context, now, until time.Time, limit 
 	for _, inv := range s.pending {
 		d := inv.Delivery
 		if inv.State == invitations.StatusPending && inv.ExpiresAt.After(now) && !inv.ExpiresAt.After(until) &&
-			d.Due == "" && (d.RemindedAt.IsZero() || d.RemindedAt.Before(inv.SentAt)) {
+			d.Due == "" && d.FailedAt.IsZero() && (d.RemindedAt.IsZero() || d.RemindedAt.Before(inv.SentAt)) {
 			ready = append(ready, inv)
 		}
 	}

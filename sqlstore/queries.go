@@ -89,8 +89,10 @@ func buildQueries(d Dialect, table string) queries {
 		listDue: "SELECT " + columns + " FROM " + table + " WHERE delivery_due <> '' AND delivery_next_at <= " + p(1) +
 			" ORDER BY delivery_next_at, id LIMIT " + p(2),
 		listHead: "SELECT " + columns + " FROM " + table,
-		// The WHERE repeats the predicate of the partial index, so that it serves the query.
-		listRemindable: "SELECT " + columns + " FROM " + table + " WHERE state = 'pending' AND delivery_due = ''" +
+		// The WHERE repeats the predicate of the partial index, so that it
+		// serves the query; a failed delivery (a bounced address, rare) is
+		// filtered out of what the index yields.
+		listRemindable: "SELECT " + columns + " FROM " + table + " WHERE state = 'pending' AND delivery_due = '' AND delivery_failed_at IS NULL" +
 			" AND (delivery_reminded_at IS NULL OR delivery_reminded_at < sent_at)" +
 			" AND expires_at > " + p(1) + " AND expires_at <= " + p(2) + " ORDER BY expires_at, id LIMIT " + p(3),
 		insertJSON: "INSERT INTO " + table + " (" + columns + ") SELECT " + strings.ReplaceAll(strings.ReplaceAll(columns,

@@ -824,7 +824,8 @@ func testConcurrentCreateMany(t *testing.T, s invitations.Store) {
 }
 
 // testListRemindable: the pending links expiring in the window, with no
-// message due, not reminded since they were last sent; soonest first.
+// message due, not reminded since they were last sent, whose delivery
+// has not failed; soonest first.
 func testListRemindable(t *testing.T, s invitations.Store) {
 	ctx := context.Background()
 	now := base.Add(invitations.DefaultTTL - 24*time.Hour) // the fixtures below expire a day or so from now
@@ -851,6 +852,9 @@ func testListRemindable(t *testing.T, s invitations.Store) {
 	ended := in("h@example.com", 0)
 	ended.State, ended.AcceptedAt = invitations.StatusAccepted, base
 	create(t, s, ended)
+	failed := in("i@example.com", 0) // its message failed for good: no reminder
+	failed.Delivery = invitations.Delivery{FailedAt: failed.SentAt.Add(time.Minute), LastError: "550 no such mailbox"}
+	create(t, s, failed)
 
 	got, err := s.ListRemindable(ctx, now, until, 10)
 	require.NoError(t, err)
