@@ -91,10 +91,15 @@ var zones struct {
 }
 
 // zone returns the named IANA time zone and true, or UTC and false for an
-// unknown name; "" is UTC.
+// unknown name or "Local"; "" is UTC.
 func zone(name string) (*time.Location, bool) {
-	if name == "" {
+	switch name {
+	case "":
 		return time.UTC, true
+	case "Local":
+		// time.LoadLocation's name for the server's own zone, which says
+		// nothing about where the invitee is.
+		return time.UTC, false
 	}
 	zones.RLock()
 	loc := zones.byName[name]

@@ -43,3 +43,22 @@ func TestSubjectLine(t *testing.T) {
 	assert.Equal(t, MaxSubjectLength, utf8.RuneCountInString(long))
 	assert.True(t, strings.HasSuffix(long, "…"))
 }
+
+// TestTimeZoneIsAnIANAName: "Local" loads in Go but means the server's
+// zone, not the invitee's; only IANA names are accepted.
+func TestTimeZoneIsAnIANAName(t *testing.T) {
+	for _, name := range []string{"Local", "local"} {
+		_, ok := zone(name)
+		assert.False(t, ok, name)
+		err := checkMetadata(map[string]string{MetadataTimeZone: name})
+		require.ErrorIs(t, err, ErrInvalidInput, name)
+		var in *InputError
+		require.ErrorAs(t, err, &in)
+		assert.Equal(t, "metadata", in.Field)
+	}
+	for _, name := range []string{"UTC", "Etc/UTC", "Europe/Berlin"} {
+		_, ok := zone(name)
+		assert.True(t, ok, name)
+	}
+}
+
