@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -266,12 +267,14 @@ func newInvitation(in InviteInput) (*Invitation, error) {
 }
 
 // Resend mails the same link again (MessageResend) and moves its expiry to
-// the invitation's TTL from now. It works only while the link is valid: an expired one gives
-// ErrExpired (Regenerate it instead), an ended one ErrNotPending, a link
-// issued under a secret the Service no longer holds ErrInvalidToken, and
-// the email of a member (Config.IsMember) ErrAlreadyMember. Under
-// Config.Limits, a resend within the cooldown of the last delivered mail,
-// or over the account's mail quota, gets a *RateLimitedError.
+// the invitation's TTL from now. It works only while the link is valid: an
+// expired one gives ErrExpired (Regenerate it instead), an ended one
+// ErrNotPending, a link issued under a secret the Service no longer holds
+// ErrInvalidToken, and the email of a member (Config.IsMember)
+// ErrAlreadyMember. Under Config.Limits, a resend within the cooldown of
+// the invitation's last mail, even one still being sent by a concurrent
+// call (see ResendAllowedAt), or over the account's mail quota, gets a
+// *RateLimitedError.
 func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	var wants need
@@ -548,16 +551,22 @@ func (s *Service) Status(inv *Invitation) Status { return inv.StatusAt(s.clock()
 
 // Actions lists what an admin can do with inv now, in menu order: exactly
 // the calls that will succeed at the Service's clock. It differs from
-// ActionsAt, the pure rule, for a pending link issued under a secret the
-// Service no longer holds: such a link can be neither resent nor copied,
-// but it can be regenerated. It reads inv.Token.KeyID, which the Service
-// leaves on the invitations it returns, and makes no store call. Use
-// Actions for the "•••" menu; use ActionsAt where no Service is at hand.
+// ActionsAt, the pure rule, in two ways. A pending link issued under a
+// secret the Service no longer holds can be neither resent nor copied,
+// but it can be regenerated. And while Limits.ResendCooldown holds the
+// invitation back (see ResendAllowedAt), Resend and Regenerate are left
+// out. It reads inv.Token.KeyID, which the Service leaves on the
+// invitations it returns, and inv's delivery times, and makes no store
+// call. Use Actions for the "•••" menu; use ActionsAt where no Service is
+// at hand.
 func (s *Service) Actions(inv *Invitation) []Action {
 	now := s.clock()
 	actions := inv.ActionsAt(now)
 	if inv.StatusAt(now) == StatusPending && inv.Token.KeyID != "" && s.keys.byID(inv.Token.KeyID) == nil {
-		return []Action{ActionRegenerate, ActionUpdateRoles, ActionRevoke}
+		actions = []Action{ActionRegenerate, ActionUpdateRoles, ActionRevoke}
+	}
+	if s.mailAgainAt(inv).After(now) {
+		actions = slices.DeleteFunc(actions, func(a Action) bool { return a == ActionResend || a == ActionRegenerate })
 	}
 	return actions
 }

@@ -61,4 +61,3 @@ func TestTimeZoneIsAnIANAName(t *testing.T) {
 		assert.True(t, ok, name)
 	}
 }
-

@@ -40,6 +40,8 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.LimitStore) {
 		{"SkipMailAndRetriesDoNotCount", testSkipMailAndRetries},
 		{"QuotaIsPerAccount", testQuotaPerAccount},
 		{"ResendCooldownFromLastDeliveredMail", testCooldown},
+		{"ResendCooldownHoldsUnderRaces", testCooldownRace},
+		{"ResendCooldownCountsAMailInFlight", testCooldownInFlight},
 		{"PendingCapCountsWorkingLinks", testPendingCap},
 		{"PendingCapRecountsHourly", testCapRecount},
 		{"InviteManyRowsOverTheLimitFailAlone", testInviteMany},
@@ -66,11 +68,17 @@ type world struct {
 // and clock; each call makes another instance, as another process would.
 func (w *world) service(l invitations.Limits, adjust ...func(*invitations.Config)) *invitations.Service {
 	w.t.Helper()
+	return w.serviceMailing(w.mailer, l, adjust...)
+}
+
+// serviceMailing is service with another Mailer in front of the world's.
+func (w *world) serviceMailing(m invitations.Mailer, l invitations.Limits, adjust ...func(*invitations.Config)) *invitations.Service {
+	w.t.Helper()
 	cfg := invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept", Now: w.clock.Now, Limits: l}
 	for _, f := range adjust {
 		f(&cfg)
 	}
-	svc, err := invitations.New(w.store, w.mailer, cfg)
+	svc, err := invitations.New(w.store, m, cfg)
 	require.NoError(w.t, err)
 	return svc
 }
@@ -220,6 +228,78 @@ func testCooldown(t *testing.T, w *world) {
 	// Other accounts, other invitations are not held up.
 	other := w.invite(svc, "cy@example.com")
 	require.NotEqual(t, inv.ID, other.ID)
+}
+
+// testCooldownRace: Resends racing from two Services while the winner's
+// mail is in flight: exactly one mails, the others are told to wait the
+// whole cooldown.
+func testCooldownRace(t *testing.T, w *world) {
+	ctx := context.Background()
+	limits := invitations.Limits{ResendCooldown: time.Hour}
+	slow := invitations.MailerFunc(func(ctx context.Context, m invitations.Message) error {
+		time.Sleep(40 * time.Millisecond)
+		return w.mailer.Send(ctx, m)
+	})
+	svcs := [2]*invitations.Service{w.serviceMailing(slow, limits), w.serviceMailing(slow, limits)}
+	inv := w.invite(svcs[0], "ada@example.com")
+	w.clock.Advance(2 * time.Hour)
+	errs := together(16, svcs, func(svc *invitations.Service, _ int) error {
+		_, err := svc.Resend(ctx, "acct-1", inv.ID)
+		return err
+	})
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		rl := rateLimited(t, err, invitations.LimitResendCooldown)
+		assert.Equal(t, time.Hour, rl.RetryAfter, "the clock stood still: the whole cooldown is left")
+	}
+	assert.Equal(t, 1, ok, "one Resend wins")
+	assert.Equal(t, 2, w.sent(), "the invite and one resend")
+}
+
+// testCooldownInFlight: a Resend while the invite's own first mail is
+// still being sent is refused; once that mail failed, a Resend is allowed.
+func testCooldownInFlight(t *testing.T, w *world) {
+	ctx := context.Background()
+	limits := invitations.Limits{ResendCooldown: time.Hour}
+	sending, release := make(chan struct{}), make(chan struct{})
+	gated := invitations.MailerFunc(func(ctx context.Context, m invitations.Message) error {
+		if m.To == "ada@example.com" && m.Kind == invitations.MessageInvite {
+			close(sending)
+			<-release
+		}
+		return w.mailer.Send(ctx, m)
+	})
+	svc := w.serviceMailing(gated, limits)
+	invited := make(chan error, 1)
+	go func() {
+		_, err := svc.Invite(ctx, input("acct-1", "ada@example.com"))
+		invited <- err
+	}()
+	<-sending
+	page, err := svc.List(ctx, invitations.ListQuery{AccountID: "acct-1"})
+	require.NoError(t, err)
+	require.Len(t, page.Invitations, 1, "stored before it is sent")
+	inv := page.Invitations[0]
+	w.clock.Advance(time.Minute)
+	assert.NotContains(t, svc.Actions(inv), invitations.ActionResend)
+	_, err = svc.Resend(ctx, "acct-1", inv.ID)
+	rl := rateLimited(t, err, invitations.LimitResendCooldown)
+	assert.Equal(t, 59*time.Minute, rl.RetryAfter)
+	close(release)
+	require.NoError(t, <-invited)
+	assert.Equal(t, 1, w.sent())
+
+	// A failed send does not count: the next Resend may go at once.
+	w.mailer.FailNext(1, nil)
+	bob, err := svc.Invite(ctx, input("acct-1", "bob@example.com"))
+	require.ErrorIs(t, err, invitations.ErrDelivery)
+	assert.Contains(t, svc.Actions(bob), invitations.ActionResend)
+	_, err = svc.Resend(ctx, "acct-1", bob.ID)
+	require.NoError(t, err)
 }
 
 func testPendingCap(t *testing.T, w *world) {
