@@ -35,8 +35,11 @@ type Store interface {
 	// it returns one error per invitation, in order (nil where it was
 	// stored, an *AlreadyInvitedError where another pending invitation
 	// holds the email), and a call error only when it could store none
-	// for a reason that is not the rows' own (a database that is down).
-	// It should cost a few statements, not one per invitation.
+	// for a reason that is not the rows' own (a database that is down, a
+	// context that ended). A call error means none of the rows is stored,
+	// wherever the failure lands: a Store that writes in several
+	// statements makes them one transaction. It should cost a few
+	// statements, not one per invitation.
 	CreateMany(ctx context.Context, invs []*Invitation) ([]error, error)
 
 	// Get returns the invitation with this ID in this account, or

@@ -60,28 +60,12 @@ func buildLimitQueries(d Dialect, table string) limitQueries {
 // other accounts, and readers, are not held up. SQLite holds its one write
 // lock for the transaction.
 func (s *Store) LockAccount(ctx context.Context, accountID string, fn func(context.Context, invitations.LimitStore) error) error {
-	if s.tx != nil {
-		if err := s.lockAccount(ctx, accountID); err != nil {
+	return s.atomically(ctx, "lock account", func(st *Store) error {
+		if err := st.lockAccount(ctx, accountID); err != nil {
 			return err
 		}
-		return fn(ctx, s)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fail(ctx, "lock account", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	locked := s.WithTx(tx)
-	if err := locked.lockAccount(ctx, accountID); err != nil {
-		return err
-	}
-	if err := fn(ctx, locked); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fail(ctx, "lock account: commit", err)
-	}
-	return nil
+		return fn(ctx, st)
+	})
 }
 
 func (s *Store) lockAccount(ctx context.Context, accountID string) error {

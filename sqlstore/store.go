@@ -15,12 +15,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,15 +155,69 @@ const createChunk = 400
 // names the pending invitations holding the emails of the rows not
 // inserted: a few statements, whatever the number of rows, and none that
 // fails on a duplicate (a caller's transaction stays usable).
+//
+// The chunks share one transaction (the caller's, on a Store from WithTx):
+// a call error, such as a context that ends between two chunks, leaves
+// none of the rows stored. Rows go in (account, email) order, so that two
+// calls racing over the same emails take their index entries in the same
+// order and cannot deadlock.
 func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) ([]error, error) {
-	errs := make([]error, len(invs))
-	for start := 0; start < len(invs); start += createChunk {
-		chunk := invs[start:min(start+createChunk, len(invs))]
-		if err := s.createChunk(ctx, chunk, errs[start:]); err != nil {
-			return nil, err
+	if len(invs) == 0 {
+		return []error{}, nil
+	}
+	order := make([]int, len(invs))
+	for i := range order {
+		order[i] = i
+	}
+	// Stable: of two rows naming one email, the earlier one is inserted
+	// and the later one refused, naming it.
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(strings.Compare(invs[a].AccountID, invs[b].AccountID),
+			strings.Compare(strings.ToLower(invs[a].Email), strings.ToLower(invs[b].Email)))
+	})
+	sorted := make([]*invitations.Invitation, len(invs))
+	for j, i := range order {
+		sorted[j] = invs[i]
+	}
+	sortedErrs := make([]error, len(invs))
+	err := s.atomically(ctx, "create many", func(st *Store) error {
+		for start := 0; start < len(sorted); start += createChunk {
+			chunk := sorted[start:min(start+createChunk, len(sorted))]
+			if err := st.createChunk(ctx, chunk, sortedErrs[start:]); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(invs))
+	for j, i := range order {
+		errs[i] = sortedErrs[j]
 	}
 	return errs, nil
+}
+
+// atomically runs fn on a Store bound to one transaction: the caller's on
+// a Store from WithTx, else one of its own, committed when fn returns nil
+// and rolled back otherwise. fn's error is returned as is.
+func (s *Store) atomically(ctx context.Context, op string, fn func(st *Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(ctx, op, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(s.WithTx(tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(ctx, op+": commit", err)
+	}
+	return nil
 }
 
 func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation, errs []error) error {

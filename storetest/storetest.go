@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 		{"ListSearchByEmailPrefix", testListSearch},
 		{"CountByStatusAtNow", testCount},
 		{"CreateManyRowByRow", testCreateMany},
+		{"CreateManyCancelledStoresAllOrNothing", testCreateManyCancelled},
 		{"ListRemindable", testListRemindable},
 		{"ConcurrentCreateManyOneWinnerPerEmail", testConcurrentCreateMany},
 		{"CancelledContext", testCancelled},
@@ -785,6 +786,48 @@ func testCreateMany(t *testing.T, s invitations.Store) {
 	for _, refused := range []*invitations.Invitation{clash, twin} {
 		_, err := s.Get(ctx, "acct-1", refused.ID)
 		require.ErrorIs(t, err, invitations.ErrNotFound, "a refused row stores nothing")
+	}
+}
+
+// testCreateManyCancelled: a CreateMany whose context ends at any moment
+// reports what it stored: a call error and none of its rows stored, or
+// each row stored exactly when its error is nil. The deadlines are spread
+// over the time a whole call takes, so that they land before, inside and
+// after it (between two statements of a store that needs several).
+func testCreateManyCancelled(t *testing.T, s invitations.Store) {
+	const rows, tries = 1000, 12
+	batch := func(try int) []*invitations.Invitation {
+		out := make([]*invitations.Invitation, rows)
+		for i := range out {
+			out[i] = fixture(t, "acct-1", fmt.Sprintf("t%02d-%04d@example.com", try, i), time.Duration(i)*time.Microsecond)
+		}
+		return out
+	}
+	first := batch(0)
+	start := time.Now()
+	_, err := s.CreateMany(context.Background(), first)
+	require.NoError(t, err)
+	whole := time.Since(start)
+	for try := 1; try <= tries; try++ {
+		b := batch(try)
+		ctx, cancel := context.WithTimeout(context.Background(), whole*time.Duration(try)/tries)
+		errs, err := s.CreateMany(ctx, b)
+		cancel()
+		if err == nil {
+			require.Len(t, errs, rows)
+		}
+		for i, inv := range b {
+			_, getErr := s.Get(context.Background(), "acct-1", inv.ID)
+			if getErr != nil {
+				require.ErrorIs(t, getErr, invitations.ErrNotFound)
+			}
+			stored := getErr == nil
+			if err != nil {
+				require.False(t, stored, "try %d: the call failed (%v), yet row %d is stored", try, err, i)
+				continue
+			}
+			require.Equal(t, errs[i] == nil, stored, "try %d: row %d reported %v", try, i, errs[i])
+		}
 	}
 }
 
