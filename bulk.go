@@ -24,7 +24,11 @@ type InviteResult struct {
 // an email an earlier row of the same call already invited fails with an
 // *AlreadyInvitedError naming that row's invitation. The call's own error
 // is only for what fails every row: more than MaxInviteMany rows (an
-// *InputError), a cancelled context, a store that is down.
+// *InputError), a cancelled context, a store that is down. What the call
+// returns is what the store holds: a call error means none of its rows is
+// stored; otherwise every stored row has its invitation (and its
+// EventInvited), and no row reported with an error is stored, also when
+// the context ends midway (the rows not stored then fail with its error).
 //
 // The mail of every stored row is recorded as due at once and sent by the
 // next DeliverDue (or by Deliver), not inside the call: a thousand SMTP
@@ -88,7 +92,10 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 
 // createMany stores a batch and returns each row's error. Under counted
 // limits each account's rows are stored within its lock, in order, as far
-// as its room goes; the rest fail with the limit's error.
+// as its room goes; the rest fail with the limit's error. Each account
+// commits on its own (one lock at a time cannot deadlock), so a failure
+// after the first account is reported per row: its error is the call's
+// only while nothing is stored.
 func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.Time) ([]error, error) {
 	if !s.limits.counted() {
 		return s.storeMany(ctx, s.store, batch)
@@ -106,14 +113,26 @@ func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.
 		}
 		byAccount[inv.AccountID] = append(byAccount[inv.AccountID], i)
 	}
-	for _, account := range accounts {
+	for k, account := range accounts {
 		which := byAccount[account]
 		err := ls.LockAccount(ctx, account, func(ctx context.Context, st LimitStore) error {
 			return s.createWithin(ctx, st, account, now, batch, which, errs)
 		})
-		if err != nil {
-			return nil, err
+		if err == nil {
+			continue
 		}
+		if k == 0 {
+			return nil, err // nothing of the call is stored
+		}
+		// Earlier accounts' rows are committed: they are reported as
+		// stored, and this account's rows and the rest fail with the
+		// error, none of them stored.
+		for _, rest := range accounts[k:] {
+			for _, i := range byAccount[rest] {
+				errs[i] = err
+			}
+		}
+		return errs, nil
 	}
 	return errs, nil
 }

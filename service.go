@@ -737,15 +737,25 @@ func (s *Service) message(kind MessageKind, inv *Invitation, link string) (Messa
 }
 
 // storeError passes the Store's documented sentinels through and marks
-// anything else as a store failure.
+// anything else as a store failure, once.
 func storeError(err error) error {
+	var marked *storeFailure
+	if errors.As(err, &marked) {
+		return err
+	}
 	for _, known := range []error{ErrNotFound, ErrAlreadyInvited, ErrConflict, ErrInvalidInput, ErrRateLimited, ErrTooManyPending} {
 		if errors.Is(err, known) {
 			return err
 		}
 	}
-	return fmt.Errorf("invitations: store: %w", err)
+	return &storeFailure{err}
 }
+
+// storeFailure is a Store error that is none of its documented sentinels.
+type storeFailure struct{ err error }
+
+func (e *storeFailure) Error() string { return "invitations: store: " + e.err.Error() }
+func (e *storeFailure) Unwrap() error { return e.err }
 
 // Cursors are opaque to callers: base64url of the last row's CreatedAt (Unix
 // microseconds) and ID.

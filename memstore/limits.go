@@ -27,7 +27,11 @@ func (l *accountLocks) of(accountID string) *sync.Mutex {
 // LockAccount implements invitations.LimitStore. fn gets the Store itself:
 // its calls are atomic one by one, and the lock keeps every other
 // LockAccount of the account out, but memstore cannot undo a write when
-// fn fails later (the Service writes last what cannot fail).
+// fn fails later. So once the lock is held, fn runs to its end: its
+// context no longer carries the caller's cancellation (memstore's calls
+// never block), and a cancellation cannot land between an invitation's
+// write and the mail ledger's record of it. A context that has ended
+// before the lock is taken stores nothing.
 func (s *Store) LockAccount(ctx context.Context, accountID string, fn func(context.Context, invitations.LimitStore) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -35,7 +39,7 @@ func (s *Store) LockAccount(ctx context.Context, accountID string, fn func(conte
 	mu := s.locks.of(accountID)
 	mu.Lock()
 	defer mu.Unlock()
-	return fn(ctx, s)
+	return fn(context.WithoutCancel(ctx), s)
 }
 
 // CountMails implements invitations.LimitStore.

@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.LimitStore) {
 		{"PendingCapCountsWorkingLinks", testPendingCap},
 		{"PendingCapRecountsHourly", testCapRecount},
 		{"InviteManyRowsOverTheLimitFailAlone", testInviteMany},
+		{"InviteManyReportsWhatIsStoredWhenCancelled", testInviteManyCancelled},
+		{"CancelledAfterTheWriteNeverPassesTheQuota", testCancelledAfterWrite},
 		{"ReminderOverQuotaIsSkipped", testReminderSkipped},
 		{"QuotaExactAcrossTwoServices", testQuotaRace},
 		{"PendingCapExactAcrossTwoServices", testCapRace},
@@ -385,6 +387,161 @@ func testInviteMany(t *testing.T, w *world) {
 	assert.Equal(t, 4, r.Delivered, "a, b, c and x")
 	_, err = svc.Invite(ctx, input("acct-1", "f@example.com"))
 	require.ErrorIs(t, err, invitations.ErrTooManyPending, "the cap holds after the call too")
+}
+
+// testInviteManyCancelled: whatever moment the context ends, what
+// InviteMany returns is what the store holds: a call error and none of
+// the call's rows stored, or every reported invitation stored (with its
+// event, and its mail sent by the next DeliverDue) and no failed row
+// stored. Without limits and with limits over two accounts, each locked
+// and committed on its own.
+func testInviteManyCancelled(t *testing.T, w *world) {
+	const rows, tries = 500, 6 // 500 rows: two of sqlstore's chunks, or two accounts of 250
+	for _, limits := range []invitations.Limits{{}, {MailsPerAccountPerDay: 1_000_000, MaxPendingPerAccount: 1_000_000}} {
+		var mu sync.Mutex
+		invited := map[string]int{}
+		svc := w.service(limits, func(c *invitations.Config) {
+			c.OnEvent = func(_ context.Context, e invitations.Event) {
+				if e.Kind == invitations.EventInvited {
+					mu.Lock()
+					invited[e.Invitation.Email]++
+					mu.Unlock()
+				}
+			}
+		})
+		prefix := func(try int) string { return fmt.Sprintf("l%t-t%02d-", limits.MaxPendingPerAccount > 0, try) }
+		call := func(ctx context.Context, try int) ([]invitations.InviteInput, []invitations.InviteResult, error) {
+			in := make([]invitations.InviteInput, rows)
+			for i := range in {
+				in[i] = input(fmt.Sprintf("acct-%d", 1+i%2), fmt.Sprintf("%s%04d@example.com", prefix(try), i))
+			}
+			results, err := svc.InviteMany(ctx, in)
+			return in, results, err
+		}
+		start := time.Now()
+		_, _, err := call(context.Background(), 0)
+		require.NoError(t, err)
+		whole := time.Since(start)
+		reported := rows
+		for try := 1; try <= tries; try++ {
+			ctx, cancel := context.WithTimeout(context.Background(), whole*time.Duration(try)/tries)
+			in, results, err := call(ctx, try)
+			cancel()
+			held := w.storedEmails(prefix(try), "acct-1", "acct-2")
+			for i, row := range in {
+				stored := held[row.Email]
+				if err != nil {
+					require.False(t, stored, "%+v try %d: the call failed (%v), yet row %d is stored", limits, try, err, i)
+					continue
+				}
+				require.Equal(t, results[i].Err == nil, stored, "%+v try %d: row %d reported %v", limits, try, i, results[i].Err)
+				if stored {
+					require.NotNil(t, results[i].Invitation)
+					reported++
+				}
+			}
+		}
+		mu.Lock()
+		events := 0
+		for email, n := range invited {
+			require.Equal(t, 1, n, email)
+			events++
+		}
+		mu.Unlock()
+		assert.Equal(t, reported, events, "%+v: one EventInvited per reported row", limits)
+		sent := w.sent()
+		r, err := svc.DeliverDue(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, reported, r.Delivered, "%+v: the next DeliverDue mails the reported rows, no other", limits)
+		assert.Equal(t, sent+reported, w.sent())
+	}
+}
+
+// storedEmails returns the emails starting with prefix that the accounts
+// hold invitations of.
+func (w *world) storedEmails(prefix string, accounts ...string) map[string]bool {
+	w.t.Helper()
+	held := map[string]bool{}
+	for _, account := range accounts {
+		found, err := w.store.List(context.Background(), invitations.ListFilter{
+			AccountID: account, Search: prefix, Now: w.clock.Now(), Limit: invitations.MaxInviteMany + 1,
+		})
+		require.NoError(w.t, err)
+		for _, inv := range found {
+			held[inv.Email] = true
+		}
+	}
+	return held
+}
+
+// cancelAfterWrite is a LimitStore whose calls' context is cancelled
+// right after each Create or CreateMany: a cancellation landing between
+// an invitation's write and the records that follow it in the lock.
+type cancelAfterWrite struct {
+	invitations.LimitStore
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterWrite) LockAccount(ctx context.Context, accountID string, fn func(context.Context, invitations.LimitStore) error) error {
+	return c.LimitStore.LockAccount(ctx, accountID, func(ctx context.Context, st invitations.LimitStore) error {
+		return fn(ctx, cancelAfterWrite{st, c.cancel})
+	})
+}
+
+func (c cancelAfterWrite) Create(ctx context.Context, inv *invitations.Invitation) error {
+	defer c.cancel()
+	return c.LimitStore.Create(ctx, inv)
+}
+
+func (c cancelAfterWrite) CreateMany(ctx context.Context, invs []*invitations.Invitation) ([]error, error) {
+	defer c.cancel()
+	return c.LimitStore.CreateMany(ctx, invs)
+}
+
+// testCancelledAfterWrite: a context cancelled between the write and the
+// mail ledger never lets an account past its quota, and a call that
+// returns no invitation stores none, whether the store undoes the write
+// (SQL) or finishes the locked work (memstore).
+func testCancelledAfterWrite(t *testing.T, w *world) {
+	limits := invitations.Limits{MailsPerAccountPerDay: 2, MaxPendingPerAccount: 100}
+	returned := 0
+	for i := range 10 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cfg := invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept", Now: w.clock.Now, Limits: limits}
+		svc, err := invitations.New(cancelAfterWrite{w.store, cancel}, w.mailer, cfg)
+		require.NoError(t, err)
+		email := fmt.Sprintf("p%d@example.com", i)
+		var inv *invitations.Invitation
+		if i%2 == 0 {
+			inv, err = svc.Invite(ctx, input("acct-1", email))
+		} else {
+			var results []invitations.InviteResult
+			results, err = svc.InviteMany(ctx, []invitations.InviteInput{input("acct-1", email)})
+			if err == nil {
+				inv, err = results[0].Invitation, results[0].Err
+			}
+		}
+		cancel()
+		if inv == nil {
+			require.Error(t, err)
+		}
+		assert.Equal(t, inv != nil, w.storedEmails(email, "acct-1")[email], "call %d returned %v with %v", i, inv, err)
+		if inv != nil {
+			returned++
+		}
+	}
+	assert.LessOrEqual(t, returned, 2, "never more than the quota")
+	svc := w.service(limits)
+	w.clock.Advance(invitations.DefaultLease + time.Second) // the leases of interrupted sends run out
+	_, err := svc.DeliverDue(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, returned, w.sent(), "a mail for each invitation returned, no other")
+	_, err = svc.Invite(context.Background(), input("acct-1", "late@example.com"))
+	if returned == 2 {
+		rateLimited(t, err, invitations.LimitMailsPerDay)
+	} else {
+		require.NoError(t, err, "what was not stored was not charged")
+	}
 }
 
 func testReminderSkipped(t *testing.T, w *world) {
