@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/invitekit/invitations"
@@ -61,8 +62,12 @@ type Page struct {
 	// page (its buttons carry the action), the token and the action to
 	// send again on the "conflict" page. Put it inside any form that posts
 	// back to the handler.
-	Hidden    template.HTML
-	Action    string // the form's action: the page's path, without the token
+	Hidden template.HTML
+	// Action is the form's action: the page itself, as a URL relative to
+	// the page ("./accept", or "./" for a path ending in "/"), so that it
+	// holds no token and is right wherever the handler is mounted,
+	// http.StripPrefix included.
+	Action    string
 	SignInURL string
 	Nonce     string // for <style nonce="...">
 	// Message is the host's own words, for a page rendered by Acceptance.Fail.
@@ -80,7 +85,9 @@ type invitee struct {
 // path of Config.AcceptURL. GET (and HEAD) ?token=... shows the invitation,
 // with the buttons Accept invitation and Decline invitation, and changes
 // nothing: mail scanners open links too. The buttons POST the token in the
-// form body to the same path; a cross-site POST is refused (403) by
+// form body to the same page, wherever it is mounted (http.StripPrefix
+// included: the form's action is relative to the page); a cross-site
+// POST is refused (403) by
 // http.CrossOriginProtection. Each outcome has its page and status: an
 // unknown or superseded link 404, an expired one 410, an ended invitation
 // 409 (already accepted, with a sign-in link; declined; withdrawn),
@@ -214,7 +221,7 @@ func (h *invitee) render(w http.ResponseWriter, r *http.Request, status int, p *
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	p.Nonce = base64.RawURLEncoding.EncodeToString(nonce[:]) // CSP takes base64url; no "+" to escape
-	p.Action = r.URL.Path
+	p.Action = formAction(r)
 	if p.SignInURL == "" {
 		p.SignInURL = h.cfg.SignInURL
 	}
@@ -240,6 +247,27 @@ func (h *invitee) render(w http.ResponseWriter, r *http.Request, status int, p *
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body.Bytes())
+}
+
+// formAction is where a page's form posts: the page itself, as "./" and
+// the last segment of the page's path. A browser resolves it against the
+// URL it shows, so it is right at any mount point, below http.StripPrefix
+// (which hides the prefix from the handler) and behind a proxy that strips
+// a prefix (which hides it from the whole request), as long as the last
+// segment reaches the handler unchanged. The segment comes from the
+// request-target as the client sent it, r.RequestURI, which StripPrefix
+// leaves alone: a page mounted at exactly its stripped prefix has an empty
+// r.URL.Path. r.URL is only the fallback for a request that did not come
+// through a server. Not the empty action: that posts to the page's own
+// URL, query and token included. The "./" keeps a segment such as "a:b"
+// from reading as a scheme, and an empty one (a path ending in "/") from
+// being the empty action.
+func formAction(r *http.Request) string {
+	path := r.URL.EscapedPath()
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		path = u.EscapedPath()
+	}
+	return "./" + path[strings.LastIndexByte(path, '/')+1:]
 }
 
 // Acceptance is an invitee's press of Accept invitation, handed to

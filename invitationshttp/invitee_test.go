@@ -79,7 +79,7 @@ func TestInviteePageShowsTheInvitation(t *testing.T) {
 	requirePageHeaders(t, rec)
 	body := rec.Body.String()
 	for _, want := range []string{"Acme Inc.", "Grace Hopper", "admin, billing", "Monday, 9 November 2026 at 10:30 CET",
-		">Accept invitation</button>", ">Decline invitation</button>", `method="post"`, `action="/invitations/accept"`} {
+		">Accept invitation</button>", ">Decline invitation</button>", `method="post"`, `action="./accept"`} {
 		assert.Contains(t, body, want)
 	}
 	assert.NotContains(t, body, "?token=", "the form posts the token in its body, never in a URL")
@@ -359,6 +359,54 @@ func TestInviteeConflictCanBeRetried(t *testing.T) {
 			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 			assert.Contains(t, rec.Body.String(), tc.done)
 			assert.NotContains(t, rec.Body.String(), token)
+		})
+	}
+}
+
+// TestInviteeFormPostsToThePageWhereverMounted: the page's form posts
+// back to the page itself, with the token in the body and not in the URL,
+// whether the page is mounted at its full path, below a trailing slash,
+// or behind http.StripPrefix (which hides the prefix from the handler).
+func TestInviteeFormPostsToThePageWhereverMounted(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pattern string // where the host mounts it
+		strip   string // the http.StripPrefix prefix, if any
+		path    string // the page's path in the browser
+	}{
+		{"at its path", "/invitations/accept", "", "/invitations/accept"},
+		{"below a trailing slash", "/join/", "", "/join/"},
+		{"behind StripPrefix", "/join/", "/join", "/join/"},
+		{"behind StripPrefix with a slash", "/join/", "/join/", "/join/"},
+		{"behind StripPrefix of its whole path", "/welcome", "/welcome", "/welcome"},
+		{"behind StripPrefix, deeper", "/teams/", "/teams", "/teams/invitations/accept"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			var h http.Handler = w.invitee
+			if tc.strip != "" {
+				h = http.StripPrefix(tc.strip, h)
+			}
+			mux := http.NewServeMux()
+			mux.Handle(tc.pattern, h)
+			inv, token := w.inviteForPage()
+
+			pageURL := tc.path + "?token=" + url.QueryEscape(token)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest("GET", pageURL, nil))
+			require.Equal(t, http.StatusOK, rec.Code)
+			action, fields := pageForm(t, rec.Body.String())
+			assert.NotContains(t, action, token)
+			fields.Set("action", "accept") // the button pressed
+
+			rec, target := submit(t, mux, pageURL, action, fields)
+			assert.Equal(t, tc.path, target.Path, "the form posts to the page")
+			assert.Empty(t, target.RawQuery, "the token goes in the body, not the URL")
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			assert.Contains(t, rec.Body.String(), "You joined Acme Inc.")
+			got, err := w.svc.Get(context.Background(), "acme", inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, invitations.StatusAccepted, got.State)
 		})
 	}
 }
