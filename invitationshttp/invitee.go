@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/invitekit/invitations"
@@ -39,7 +40,8 @@ type InviteeConfig struct {
 	SignInURL string
 	// Pages, when set, replaces built-in pages by name: "invitation",
 	// "invalid", "expired", "already_accepted", "already_declined",
-	// "withdrawn", "joined", "declined", "forbidden", "error". Each
+	// "withdrawn", "joined", "declined", "conflict", "forbidden", "error".
+	// A "conflict" page must keep a form that posts .Hidden back. Each
 	// executes with a *Page. Names it does not define keep the built-in
 	// page. Style elements must carry nonce="{{.Nonce}}" (the pages' CSP
 	// allows no other style or script).
@@ -49,16 +51,23 @@ type InviteeConfig struct {
 // Page is what a page template executes with.
 type Page struct {
 	Name string // which page: "invitation", "expired", ...
-	// Invitation is nil on the "invalid", "forbidden" and "error" pages.
+	// Invitation is nil on the "invalid", "conflict", "forbidden" and
+	// "error" pages.
 	Invitation  *invitations.Invitation
 	AccountName string // Metadata "account_name", else the account ID
 	InvitedBy   string // who invited, else "an administrator"
 	Roles       string // the roles, comma-separated
 	Expires     string // when the link expires, in the invitee's time zone
-	// Hidden is the form's hidden fields (the token and the action):
-	// put it inside any form that posts back to the handler.
-	Hidden    template.HTML
-	Action    string // the form's action: the page's path, without the token
+	// Hidden is the form's hidden fields: the token on the "invitation"
+	// page (its buttons carry the action), the token and the action to
+	// send again on the "conflict" page. Put it inside any form that posts
+	// back to the handler.
+	Hidden template.HTML
+	// Action is the form's action: the page itself, as a URL relative to
+	// the page ("./accept", or "./" for a path ending in "/"), so that it
+	// holds no token and is right wherever the handler is mounted,
+	// http.StripPrefix included.
+	Action    string
 	SignInURL string
 	Nonce     string // for <style nonce="...">
 	// Message is the host's own words, for a page rendered by Acceptance.Fail.
@@ -76,12 +85,17 @@ type invitee struct {
 // path of Config.AcceptURL. GET (and HEAD) ?token=... shows the invitation,
 // with the buttons Accept invitation and Decline invitation, and changes
 // nothing: mail scanners open links too. The buttons POST the token in the
-// form body to the same path; a cross-site POST is refused (403) by
+// form body to the same page, wherever it is mounted (http.StripPrefix
+// included: the form's action is relative to the page); a cross-site
+// POST is refused (403) by
 // http.CrossOriginProtection. Each outcome has its page and status: an
 // unknown or superseded link 404, an expired one 410, an ended invitation
 // 409 (already accepted, with a sign-in link; declined; withdrawn),
-// accepted or declined 200. Every response forbids caching, referrers,
-// indexing and any script.
+// accepted or declined 200. An answer that kept losing against
+// concurrent changes (invitations.ErrConflict, as while an admin edits the
+// invitation) stored nothing: its page is 409 with a Try again button
+// that posts the same answer again. Every response forbids caching,
+// referrers, indexing and any script.
 func NewInvitee(svc *invitations.Service, cfg InviteeConfig) (http.Handler, error) {
 	if svc == nil {
 		return nil, fmt.Errorf("invitationshttp: %w: a Service is required", invitations.ErrInvalidInput)
@@ -99,10 +113,12 @@ func (h *invitee) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodHead:
 		inv, err := h.svc.Lookup(r.Context(), r.URL.Query().Get("token"))
 		if err != nil {
-			h.outcome(w, r, inv, err, "")
+			h.outcome(w, r, inv, err, press{})
 			return
 		}
-		h.render(w, r, http.StatusOK, h.page("invitation", inv, r.URL.Query().Get("token")))
+		p := h.page("invitation", inv)
+		p.Hidden = hiddenFields(r.URL.Query().Get("token"), "")
+		h.render(w, r, http.StatusOK, p)
 	case http.MethodPost:
 		h.post(w, r)
 	default:
@@ -121,16 +137,16 @@ func (h *invitee) post(w http.ResponseWriter, r *http.Request) {
 	switch r.PostForm.Get("action") {
 	case "decline":
 		inv, err := h.svc.Decline(r.Context(), token)
-		h.outcome(w, r, inv, err, "declined")
+		h.outcome(w, r, inv, err, press{action: "decline", token: token, done: "declined"})
 	case "accept":
 		if h.cfg.Accept == nil {
 			inv, err := h.svc.Accept(r.Context(), token)
-			h.outcome(w, r, inv, err, "joined")
+			h.outcome(w, r, inv, err, accepting(token))
 			return
 		}
 		inv, err := h.svc.Lookup(r.Context(), token)
 		if err != nil {
-			h.outcome(w, r, inv, err, "")
+			h.outcome(w, r, inv, err, press{})
 			return
 		}
 		h.cfg.Accept(w, r, &Acceptance{Invitation: inv, Token: token, h: h, w: w, r: r})
@@ -139,21 +155,40 @@ func (h *invitee) post(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// press is the button an invitee pressed: the action posted with its
+// token, and the page that success shows. The zero press is a GET.
+type press struct {
+	action string // "accept" or "decline"
+	token  string
+	done   string // "joined" or "declined"
+}
+
+func accepting(token string) press {
+	return press{action: "accept", token: token, done: "joined"}
+}
+
 // outcome renders the page for what Lookup, Accept or Decline returned:
-// success is the page named done, with 200.
-func (h *invitee) outcome(w http.ResponseWriter, r *http.Request, inv *invitations.Invitation, err error, done string) {
+// success is the page named p.done, with 200.
+func (h *invitee) outcome(w http.ResponseWriter, r *http.Request, inv *invitations.Invitation, err error, p press) {
 	switch {
-	case err == nil && done != "":
-		h.render(w, r, http.StatusOK, h.page(done, inv, ""))
+	case err == nil && p.done != "":
+		h.render(w, r, http.StatusOK, h.page(p.done, inv))
+	case errors.Is(err, invitations.ErrConflict) && p.action != "":
+		// The compare-and-set kept losing and nothing was stored, so the
+		// same answer can simply be sent again: the page posts it back,
+		// the token in the body as on the invitation page. Whatever
+		// changed meanwhile shows on the page of the answer sent again
+		// (the roles on "joined", or "withdrawn"), so no second lookup.
+		h.render(w, r, http.StatusConflict, &Page{Name: "conflict", Hidden: hiddenFields(p.token, p.action)})
 	case errors.Is(err, invitations.ErrExpired) && inv != nil:
-		h.render(w, r, http.StatusGone, h.page("expired", inv, ""))
+		h.render(w, r, http.StatusGone, h.page("expired", inv))
 	case errors.Is(err, invitations.ErrNotPending) && inv != nil:
 		name := map[invitations.Status]string{
 			invitations.StatusAccepted: "already_accepted",
 			invitations.StatusDeclined: "already_declined",
 			invitations.StatusRevoked:  "withdrawn",
 		}[inv.State]
-		h.render(w, r, http.StatusConflict, h.page(name, inv, ""))
+		h.render(w, r, http.StatusConflict, h.page(name, inv))
 	case errors.Is(err, invitations.ErrInvalidToken):
 		h.render(w, r, http.StatusNotFound, &Page{Name: "invalid"})
 	default:
@@ -161,21 +196,24 @@ func (h *invitee) outcome(w http.ResponseWriter, r *http.Request, inv *invitatio
 	}
 }
 
-func (h *invitee) page(name string, inv *invitations.Invitation, token string) *Page {
+func (h *invitee) page(name string, inv *invitations.Invitation) *Page {
 	p := &Page{Name: name, Invitation: inv, AccountName: inv.AccountName(), InvitedBy: inv.InvitedBy,
 		Roles: strings.Join(inv.Roles, ", "), Expires: inv.ExpiresText(), SignInURL: h.cfg.SignInURL}
 	if p.InvitedBy == "" {
 		p.InvitedBy = "an administrator"
 	}
-	if token != "" {
-		p.Hidden = hiddenFields(token)
-	}
 	return p
 }
 
-// hiddenFields carries the token in the form body, never in a URL.
-func hiddenFields(token string) template.HTML {
-	return template.HTML(`<input type="hidden" name="token" value="` + template.HTMLEscapeString(token) + `">`)
+// hiddenFields carries the token in the form body, never in a URL, and
+// the action too unless it is empty (the invitation page's buttons carry
+// theirs).
+func hiddenFields(token, action string) template.HTML {
+	fields := `<input type="hidden" name="token" value="` + template.HTMLEscapeString(token) + `">`
+	if action != "" {
+		fields += `<input type="hidden" name="action" value="` + template.HTMLEscapeString(action) + `">`
+	}
+	return template.HTML(fields)
 }
 
 // render writes a page with the headers every invitee response carries.
@@ -183,7 +221,7 @@ func (h *invitee) render(w http.ResponseWriter, r *http.Request, status int, p *
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	p.Nonce = base64.RawURLEncoding.EncodeToString(nonce[:]) // CSP takes base64url; no "+" to escape
-	p.Action = r.URL.Path
+	p.Action = formAction(r)
 	if p.SignInURL == "" {
 		p.SignInURL = h.cfg.SignInURL
 	}
@@ -211,6 +249,27 @@ func (h *invitee) render(w http.ResponseWriter, r *http.Request, status int, p *
 	_, _ = w.Write(body.Bytes())
 }
 
+// formAction is where a page's form posts: the page itself, as "./" and
+// the last segment of the page's path. A browser resolves it against the
+// URL it shows, so it is right at any mount point, below http.StripPrefix
+// (which hides the prefix from the handler) and behind a proxy that strips
+// a prefix (which hides it from the whole request), as long as the last
+// segment reaches the handler unchanged. The segment comes from the
+// request-target as the client sent it, r.RequestURI, which StripPrefix
+// leaves alone: a page mounted at exactly its stripped prefix has an empty
+// r.URL.Path. r.URL is only the fallback for a request that did not come
+// through a server. Not the empty action: that posts to the page's own
+// URL, query and token included. The "./" keeps a segment such as "a:b"
+// from reading as a scheme, and an empty one (a path ending in "/") from
+// being the empty action.
+func formAction(r *http.Request) string {
+	path := r.URL.EscapedPath()
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		path = u.EscapedPath()
+	}
+	return "./" + path[strings.LastIndexByte(path, '/')+1:]
+}
+
 // Acceptance is an invitee's press of Accept invitation, handed to
 // InviteeConfig.Accept.
 type Acceptance struct {
@@ -226,20 +285,23 @@ type Acceptance struct {
 // Hidden is the hidden fields a host's own form must post back (inside a
 // form with method POST to the page's path) to reach Accept again.
 func (a *Acceptance) Hidden() template.HTML {
-	return hiddenFields(a.Token) + `<input type="hidden" name="action" value="accept">`
+	return hiddenFields(a.Token, "accept")
 }
 
 // Finish writes the library's page for what Accept returned: "You joined
 // ACCOUNT" on success, else the page of the error (expired, already
-// accepted, withdrawn, invalid).
+// accepted, withdrawn, invalid). For invitations.ErrConflict it is the
+// 409 page whose Try again button posts Hidden back, which runs
+// InviteeConfig.Accept again from its first step: the host's own fields
+// are not carried over, since they may hold a password.
 func (a *Acceptance) Finish(inv *invitations.Invitation, err error) {
-	a.h.outcome(a.w, a.r, inv, err, "joined")
+	a.h.outcome(a.w, a.r, inv, err, accepting(a.Token))
 }
 
 // Fail writes the error page with the host's own message and status, for
 // a step of the host's that failed (the invitation is still pending).
 func (a *Acceptance) Fail(status int, message string) {
-	p := a.h.page("error", a.Invitation, "")
+	p := a.h.page("error", a.Invitation)
 	p.Message = message
 	a.h.render(a.w, a.r, status, p)
 }

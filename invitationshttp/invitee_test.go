@@ -2,11 +2,14 @@ package invitationshttp_test
 
 import (
 	"context"
+	"html"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,7 +79,7 @@ func TestInviteePageShowsTheInvitation(t *testing.T) {
 	requirePageHeaders(t, rec)
 	body := rec.Body.String()
 	for _, want := range []string{"Acme Inc.", "Grace Hopper", "admin, billing", "Monday, 9 November 2026 at 10:30 CET",
-		">Accept invitation</button>", ">Decline invitation</button>", `method="post"`, `action="/invitations/accept"`} {
+		">Accept invitation</button>", ">Decline invitation</button>", `method="post"`, `action="./accept"`} {
 		assert.Contains(t, body, want)
 	}
 	assert.NotContains(t, body, "?token=", "the form posts the token in its body, never in a URL")
@@ -253,4 +256,157 @@ func TestInviteeCustomPages(t *testing.T) {
 	rec = httptest.NewRecorder()
 	page.ServeHTTP(rec, httptest.NewRequest("GET", "/invitations/accept?token="+token, nil))
 	assert.Contains(t, rec.Body.String(), "Accept invitation", "pages it does not define stay built in")
+}
+
+// losingStore loses every compare-and-set while losing is set, as a store
+// does while an admin keeps editing the invitation: longer than the
+// Service retries, so the Service gives up with ErrConflict.
+type losingStore struct {
+	invitations.Store
+	losing atomic.Bool
+}
+
+func (s *losingStore) Update(ctx context.Context, inv *invitations.Invitation, expected int64) error {
+	if s.losing.Load() {
+		return invitations.ErrConflict
+	}
+	return s.Store.Update(ctx, inv, expected)
+}
+
+var (
+	formTag     = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// pageForm reads the form of a page as a browser would send it: its
+// action, and its hidden fields.
+func pageForm(t *testing.T, body string) (action string, fields url.Values) {
+	t.Helper()
+	m := formTag.FindStringSubmatch(body)
+	require.NotNil(t, m, "a form that posts back: %s", body)
+	fields = url.Values{}
+	for _, in := range hiddenInput.FindAllStringSubmatch(body, -1) {
+		fields.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	return html.UnescapeString(m[1]), fields
+}
+
+// submit posts fields to action as a browser does from the page at
+// pageURL: action resolved against the page's URL, the fields in the body.
+// It returns the response and the URL posted to.
+func submit(t *testing.T, h http.Handler, pageURL, action string, fields url.Values) (*httptest.ResponseRecorder, *url.URL) {
+	t.Helper()
+	base, err := url.Parse(pageURL)
+	require.NoError(t, err)
+	ref, err := url.Parse(action)
+	require.NoError(t, err)
+	target := base.ResolveReference(ref)
+	req := httptest.NewRequest("POST", target.RequestURI(), strings.NewReader(fields.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec, target
+}
+
+// TestInviteeConflictCanBeRetried: an answer that keeps losing the
+// compare-and-set (an admin editing the invitation meanwhile) is a 409
+// page that says to try again and carries the same answer back; sent
+// again once the edits stop, it succeeds. For Accept, Decline and an
+// Accept hook that hands the conflict to Finish.
+func TestInviteeConflictCanBeRetried(t *testing.T) {
+	for _, tc := range []struct {
+		action, done string
+		hook         bool
+	}{
+		{"accept", "You joined Acme Inc.", false},
+		{"decline", "You declined the invitation to join Acme Inc.", false},
+		{"accept", "You joined Acme Inc.", true},
+	} {
+		name := tc.action
+		if tc.hook {
+			name += " through the hook"
+		}
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			store := &losingStore{Store: w.store}
+			svc, err := invitations.New(store, w.mailer, invitations.Config{Secret: secret, AcceptURL: acceptURL, Now: w.clock.Now})
+			require.NoError(t, err)
+			var cfg invitationshttp.InviteeConfig
+			if tc.hook {
+				cfg.Accept = func(_ http.ResponseWriter, r *http.Request, a *invitationshttp.Acceptance) {
+					a.Finish(svc.Accept(r.Context(), a.Token))
+				}
+			}
+			page, err := invitationshttp.NewInvitee(svc, cfg)
+			require.NoError(t, err)
+			inv, token := w.inviteForPage()
+
+			store.losing.Store(true)
+			rec := w.press(page, tc.action, token, nil)
+			require.Equal(t, http.StatusConflict, rec.Code, rec.Body.String())
+			requirePageHeaders(t, rec)
+			assert.Contains(t, rec.Body.String(), "try again")
+			action, fields := pageForm(t, rec.Body.String())
+			assert.Equal(t, url.Values{"token": {token}, "action": {tc.action}}, fields, "the same answer, in the body")
+			assert.NotContains(t, action, token)
+			got, err := w.svc.Get(context.Background(), "acme", inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, invitations.StatusPending, got.State, "nothing was stored")
+
+			store.losing.Store(false)
+			rec, _ = submit(t, page, "/invitations/accept", action, fields)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			assert.Contains(t, rec.Body.String(), tc.done)
+			assert.NotContains(t, rec.Body.String(), token)
+		})
+	}
+}
+
+// TestInviteeFormPostsToThePageWhereverMounted: the page's form posts
+// back to the page itself, with the token in the body and not in the URL,
+// whether the page is mounted at its full path, below a trailing slash,
+// or behind http.StripPrefix (which hides the prefix from the handler).
+func TestInviteeFormPostsToThePageWhereverMounted(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pattern string // where the host mounts it
+		strip   string // the http.StripPrefix prefix, if any
+		path    string // the page's path in the browser
+	}{
+		{"at its path", "/invitations/accept", "", "/invitations/accept"},
+		{"below a trailing slash", "/join/", "", "/join/"},
+		{"behind StripPrefix", "/join/", "/join", "/join/"},
+		{"behind StripPrefix with a slash", "/join/", "/join/", "/join/"},
+		{"behind StripPrefix of its whole path", "/welcome", "/welcome", "/welcome"},
+		{"behind StripPrefix, deeper", "/teams/", "/teams", "/teams/invitations/accept"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			var h http.Handler = w.invitee
+			if tc.strip != "" {
+				h = http.StripPrefix(tc.strip, h)
+			}
+			mux := http.NewServeMux()
+			mux.Handle(tc.pattern, h)
+			inv, token := w.inviteForPage()
+
+			pageURL := tc.path + "?token=" + url.QueryEscape(token)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest("GET", pageURL, nil))
+			require.Equal(t, http.StatusOK, rec.Code)
+			action, fields := pageForm(t, rec.Body.String())
+			assert.NotContains(t, action, token)
+			fields.Set("action", "accept") // the button pressed
+
+			rec, target := submit(t, mux, pageURL, action, fields)
+			assert.Equal(t, tc.path, target.Path, "the form posts to the page")
+			assert.Empty(t, target.RawQuery, "the token goes in the body, not the URL")
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			assert.Contains(t, rec.Body.String(), "You joined Acme Inc.")
+			got, err := w.svc.Get(context.Background(), "acme", inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, invitations.StatusAccepted, got.State)
+		})
+	}
 }
