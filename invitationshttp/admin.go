@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -133,12 +134,14 @@ func (a *admin) authorized(serve func(*admin, http.ResponseWriter, *http.Request
 }
 
 // invitationJSON is an invitation as the API returns it: the library's
-// JSON plus its status and the actions that will succeed, both at the
-// Service's clock.
+// JSON plus its status, the actions that will succeed and, while the
+// resend cooldown holds them back, when Resend and Regenerate will work
+// again, all at the Service's clock.
 type invitationJSON struct {
 	*invitations.Invitation
-	Status  invitations.Status   `json:"status"`
-	Actions []invitations.Action `json:"actions"`
+	Status          invitations.Status   `json:"status"`
+	Actions         []invitations.Action `json:"actions"`
+	ResendAllowedAt time.Time            `json:"resend_allowed_at,omitzero"`
 }
 
 func (a *admin) view(inv *invitations.Invitation) invitationJSON {
@@ -146,7 +149,7 @@ func (a *admin) view(inv *invitations.Invitation) invitationJSON {
 	if actions == nil {
 		actions = []invitations.Action{}
 	}
-	return invitationJSON{Invitation: inv, Status: a.svc.Status(inv), Actions: actions}
+	return invitationJSON{Invitation: inv, Status: a.svc.Status(inv), Actions: actions, ResendAllowedAt: a.svc.ResendAllowedAt(inv)}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

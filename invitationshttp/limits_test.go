@@ -1,7 +1,12 @@
 package invitationshttp_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/invitationshttp"
+	"github.com/invitekit/invitations/invitationstest"
+	"github.com/invitekit/invitations/memstore"
 )
 
 // TestAdminLimits: over a limit the API answers 429 with Retry-After (whole
@@ -55,4 +63,56 @@ func TestAdminLimits(t *testing.T) {
 	rec, _ = w.call("DELETE", "/accounts/acme/invitations/"+ada["id"].(string), nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	w.invite("fay@example.com")
+}
+
+// TestAdminResendCooldownUnderConcurrentPosts: 20 resends of one
+// invitation posted at once, while the winner's mail is in flight: one
+// 200, the others 429, one mail; the invitation's JSON says when a resend
+// becomes possible, and its actions leave resend out until then.
+func TestAdminResendCooldownUnderConcurrentPosts(t *testing.T) {
+	clock := invitationstest.NewClock(start)
+	mailer := invitationstest.NewMailer()
+	slow := invitations.MailerFunc(func(ctx context.Context, m invitations.Message) error {
+		time.Sleep(20 * time.Millisecond)
+		return mailer.Send(ctx, m)
+	})
+	svc, err := invitations.New(memstore.New(), slow, invitations.Config{
+		Secret: secret, AcceptURL: acceptURL, Now: clock.Now, Limits: invitations.Limits{ResendCooldown: time.Hour},
+	})
+	require.NoError(t, err)
+	api, err := invitationshttp.NewAdmin(svc, invitationshttp.AdminConfig{
+		Authorize: func(*http.Request, string) error { return nil },
+	})
+	require.NoError(t, err)
+	post := func(path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := post("/accounts/acme/invitations", `{"email":"ada@example.com","roles":["admin"]}`)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	var created map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &created))
+	assert.NotContains(t, created["actions"], "resend")
+	assert.Equal(t, clock.Now().Add(time.Hour).Format(time.RFC3339Nano), created["resend_allowed_at"])
+
+	clock.Advance(2 * time.Hour)
+	codes := make([]int, 20)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() { codes[i] = post("/accounts/acme/invitations/"+created["id"].(string)+"/resend", "").Code })
+	}
+	wg.Wait()
+	ok := 0
+	for _, code := range codes {
+		if code == http.StatusOK {
+			ok++
+			continue
+		}
+		assert.Equal(t, http.StatusTooManyRequests, code)
+	}
+	assert.Equal(t, 1, ok)
+	assert.Len(t, mailer.Messages(), 2, "the invite and one resend")
 }

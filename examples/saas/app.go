@@ -258,7 +258,7 @@ type demoClock struct{ offset atomic.Int64 }
 func (c *demoClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
 
 func (a *app) showClock(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, map[string]string{"now": a.clock.Now().UTC().Format(time.RFC3339)})
+	writeJSON(w, map[string]string{"now": a.clock.Now().UTC().Format(time.RFC3339Nano)})
 }
 
 func (a *app) advanceClock(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ const done = {
 };
 let tab = '';
 let editing = null;
+let serverNow = Date.now(); // the demo clock, read with each refresh
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -71,11 +72,13 @@ async function refresh() {
   const q = new URLSearchParams({ limit: '200' });
   if (search) q.set('search', search);
   if (tab && tab !== 'active') q.set('status', tab);
-  const [members, page, counts] = await Promise.all([
+  const [members, page, counts, clock] = await Promise.all([
     call('GET', '/demo/members'),
     tab === 'active' ? { invitations: [] } : call('GET', api + '?' + q),
     call('GET', api + '/counts'),
+    call('GET', '/demo/clock'),
   ]);
+  serverNow = Date.parse(clock.now);
   const people = members.filter((m) => m.email.startsWith(search.toLowerCase()));
   const rows = [];
   if (tab === '' || tab === 'active') {
@@ -116,6 +119,14 @@ function invitationRow(inv) {
       b.dataset.action = action;
       b.addEventListener('click', () => { list.hidden = true; act(action, inv); });
       list.append(el('li', {}, b));
+    }
+    if (inv.resend_allowed_at) {
+      // The resend cooldown holds it back: say until when, without trying.
+      const held = inv.status === 'expired' ? 'regenerate' : 'resend';
+      const seconds = Math.max(1, Math.ceil((Date.parse(inv.resend_allowed_at) - serverNow) / 1000));
+      const b = el('button', { type: 'button', disabled: true, textContent: menuLabels[held] + ' (again in ' + wait(seconds) + ')' });
+      b.dataset.action = held;
+      list.prepend(el('li', {}, b));
     }
     toggle.addEventListener('click', () => {
       for (const other of document.querySelectorAll('.menu ul')) if (other !== list) other.hidden = true;
