@@ -2,6 +2,7 @@ package invitations
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,8 +52,9 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 	seen := make(map[[2]string]uuid.UUID, len(in)) // account and email -> the row that invited it
 	var batch []*Invitation
 	var rows []int // batch[i] is the invitation of in[rows[i]]
+	host := s.answers()
 	for i, row := range in {
-		inv, _, err := s.newPending(ctx, row, now, false)
+		inv, _, err := s.newPending(ctx, row, now, false, host)
 		if err == nil {
 			key := [2]string{inv.AccountID, inv.Email}
 			if id, dup := seen[key]; dup {
@@ -64,6 +66,10 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, ctxErr
+			}
+			var hook *hookError
+			if errors.As(err, &hook) && hook.hook != "IsMember" {
+				return nil, err // it would fail every row of the account
 			}
 			results[i].Err = err
 			continue

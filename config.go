@@ -48,7 +48,28 @@ type Config struct {
 	// ErrAlreadyMember, storing and sending nothing. The email is the
 	// normalized one (see NormalizeEmail). An error from IsMember is
 	// returned wrapped, and nothing is stored.
+	//
+	// Accept and AcceptAs ask it too: an invitee who joined the account
+	// another way meanwhile ends the invitation as accepted, with
+	// ErrAlreadyMember. Inside InTx the hook gets the call's context, so a
+	// host that carries its transaction in that context can read its own
+	// uncommitted rows there (see the README's "Integrating with your
+	// app"); querying the pool instead can wait on the transaction's locks.
 	IsMember func(ctx context.Context, accountID, email string) (bool, error)
+	// Roles, when set, returns the roles (groups) an account has; accounts
+	// may define their own. Invite, each InviteMany row and UpdateRoles
+	// then refuse a role outside it with an *InputError whose Field is
+	// "roles", storing and sending nothing. An error of the hook itself is
+	// returned wrapped and does not match ErrInvalidInput.
+	Roles func(ctx context.Context, accountID string) ([]string, error)
+	// AccountName, when set, is the account's name for people: every mail
+	// (invite, resend, regenerate, reminder) and the invitee's page name the
+	// account as it says at that time, and an "account_name" in
+	// InviteInput.Metadata is refused with an *InputError, so that a client
+	// cannot make mail signed by your domain say "PayPal Security invited
+	// you". An error of the hook is returned wrapped; in DeliverDue it
+	// fails the attempt, which is retried.
+	AccountName func(ctx context.Context, accountID string) (string, error)
 	// Limits bound the mail and the working links of each account; the
 	// zero value means no limits. Set them (RecommendedLimits is a good
 	// start) wherever strangers can sign up and invite: an invitation

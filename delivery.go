@@ -412,8 +412,12 @@ func (s *Service) attemptDue(ctx context.Context, inv *Invitation) (*Invitation,
 	if err != nil {
 		// Only a new link can help: no retry will.
 		sendErr = Permanent(fmt.Errorf("%w: regenerate the invitation", err))
-	} else if msg, err := s.message(kind, inv, s.link.of(token)); err != nil {
-		sendErr = Permanent(err)
+	} else if msg, err := s.message(ctx, s.answers(), kind, inv, s.link.of(token)); err != nil {
+		var hook *hookError
+		if !errors.As(err, &hook) {
+			err = Permanent(err) // a message that cannot be rendered never will be
+		}
+		sendErr = err
 	} else {
 		sendErr = s.send(ctx, msg)
 	}

@@ -51,9 +51,16 @@ var (
 	ErrConflict = errors.New("invitations: concurrent update")
 
 	// ErrAlreadyMember reports an Invite, Resend or Regenerate for an email
-	// that already belongs to the account, as Config.IsMember says. Nothing
-	// is stored or sent.
+	// that already belongs to the account, as Config.IsMember says: nothing
+	// is stored or sent. From Accept or AcceptAs it comes with the
+	// invitation, which it ended as accepted: the person is in already.
 	ErrAlreadyMember = errors.New("invitations: email already belongs to the account")
+
+	// ErrEmailMismatch reports an AcceptAs or DeclineAs by someone signed in
+	// with another email than the invitation's: nothing changes, and no
+	// invitation is returned, so a stranger holding the link learns nothing
+	// about it.
+	ErrEmailMismatch = errors.New("invitations: the invitation is for another email")
 
 	// ErrPermanent marks a delivery error that no retry can fix (a mailbox
 	// that does not exist, a message the server refuses): wrap it with

@@ -34,7 +34,7 @@ type MessageData struct {
 	Name        string // the invitee's name; may be empty
 	InvitedBy   string // who invited; may be empty
 	AccountID   string
-	AccountName string // Metadata["account_name"], else AccountID
+	AccountName string // Config.AccountName's answer, else Metadata["account_name"], else AccountID
 	Roles       []string
 	Link        string
 	// ExpiresAt is when the link expires, in the recipient's time zone
@@ -45,10 +45,10 @@ type MessageData struct {
 	Metadata  map[string]string
 }
 
-func newMessageData(kind MessageKind, inv *Invitation, link string) *MessageData {
+func newMessageData(kind MessageKind, inv *Invitation, link, accountName string) *MessageData {
 	d := &MessageData{
 		Kind: kind, To: inv.Email, Name: inv.Name, InvitedBy: inv.InvitedBy,
-		AccountID: inv.AccountID, AccountName: inv.AccountName(), Roles: inv.Roles, Link: link,
+		AccountID: inv.AccountID, AccountName: accountName, Roles: inv.Roles, Link: link,
 		Locale: inv.Metadata[MetadataLocale], Metadata: inv.Metadata,
 	}
 	d.ExpiresAt = inv.ExpiresAt.In(inv.Location())

@@ -23,7 +23,7 @@ func TestDefaultMessagesGolden(t *testing.T) {
 	}
 	const link = "https://app.example.com/invitations/accept?ref=mail&token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	for _, kind := range append(messageKinds, MessageReminder) {
-		subject, text, html, err := defaultMessages{}.render(newMessageData(kind, inv, link))
+		subject, text, html, err := defaultMessages{}.render(newMessageData(kind, inv, link, inv.AccountName()))
 		require.NoError(t, err)
 		golden(t, string(kind)+".txt", "Subject: "+subject+"\n\n"+text)
 		golden(t, string(kind)+".html", html)

@@ -22,7 +22,7 @@ func BenchmarkRender(b *testing.B) {
 	b.Run("default", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, _, err := (defaultMessages{}).render(newMessageData(MessageInvite, renderSample, renderLink)); err != nil {
+			if _, _, _, err := (defaultMessages{}).render(newMessageData(MessageInvite, renderSample, renderLink, renderSample.AccountName())); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -50,7 +50,7 @@ If you did not expect this invitation, you can ignore this email.
 	b.Run("templates", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, _, err := custom.render(newMessageData(MessageInvite, renderSample, renderLink)); err != nil {
+			if _, _, _, err := custom.render(newMessageData(MessageInvite, renderSample, renderLink, renderSample.AccountName())); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -37,7 +37,10 @@ type Service struct {
 	render   renderer
 	delivery DeliveryPolicy
 	isMember func(ctx context.Context, accountID, email string) (bool, error)
-	limits   Limits
+	// roles and accountName are the host's hooks (see Config).
+	roles       func(ctx context.Context, accountID string) ([]string, error)
+	accountName func(ctx context.Context, accountID string) (string, error)
+	limits      Limits
 	// inTx marks a Service returned by InTx: its store is bound to the
 	// caller's transaction, so it records mail as due and sends none.
 	inTx bool
@@ -91,7 +94,7 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	return &Service{
 		store: store, mailer: mailer, keys: keys, link: link, ttl: ttl,
 		now: now, onEvent: cfg.OnEvent, render: render, delivery: delivery, isMember: cfg.IsMember,
-		limits: cfg.Limits,
+		limits: cfg.Limits, roles: cfg.Roles, accountName: cfg.AccountName,
 	}, nil
 }
 
@@ -163,7 +166,7 @@ const (
 // nothing stored or sent.
 func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, error) {
 	now := s.clock()
-	inv, msg, err := s.newPending(ctx, in, now, !s.inTx)
+	inv, msg, err := s.newPending(ctx, in, now, !s.inTx, s.answers())
 	if err != nil {
 		return nil, err
 	}
@@ -181,10 +184,17 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 // stored, with its mail due unless SkipMail; sendsNow says whether the
 // caller makes the first attempt right after storing it (Invite outside a
 // transaction), which holds the message for a lease. The message is
-// rendered here, so that one that cannot be rendered stores nothing.
-func (s *Service) newPending(ctx context.Context, in InviteInput, now time.Time, sendsNow bool) (*Invitation, Message, error) {
+// rendered here, so that one that cannot be rendered stores nothing. The
+// host's hooks are asked through host.
+func (s *Service) newPending(ctx context.Context, in InviteInput, now time.Time, sendsNow bool, host *hostAnswers) (*Invitation, Message, error) {
 	inv, err := newInvitation(in)
 	if err != nil {
+		return nil, Message{}, err
+	}
+	if _, named := inv.Metadata[MetadataAccountName]; named && s.accountName != nil {
+		return nil, Message{}, inputError("metadata", "account_name is set by the application, not by the request")
+	}
+	if err := host.checkRoles(ctx, inv.AccountID, inv.Roles); err != nil {
 		return nil, Message{}, err
 	}
 	ttl := s.ttl
@@ -206,7 +216,7 @@ func (s *Service) newPending(ctx context.Context, in InviteInput, now time.Time,
 	if !in.SkipMail {
 		inv.SendCount = 1
 		s.scheduleMail(inv, MessageInvite, now, sendsNow)
-		if msg, err = s.message(MessageInvite, inv, s.link.of(token)); err != nil {
+		if msg, err = s.message(ctx, host, MessageInvite, inv, s.link.of(token)); err != nil {
 			return nil, Message{}, err
 		}
 	}
@@ -214,22 +224,6 @@ func (s *Service) newPending(ctx context.Context, in InviteInput, now time.Time,
 		return nil, Message{}, err
 	}
 	return inv, msg, nil
-}
-
-// checkMember refuses the email of a member of the account, when the host
-// said how to tell (Config.IsMember).
-func (s *Service) checkMember(ctx context.Context, accountID, email string) error {
-	if s.isMember == nil {
-		return nil
-	}
-	member, err := s.isMember(ctx, accountID, email)
-	if err != nil {
-		return fmt.Errorf("invitations: IsMember: %w", err)
-	}
-	if member {
-		return ErrAlreadyMember
-	}
-	return nil
 }
 
 func newInvitation(in InviteInput) (*Invitation, error) {
@@ -278,6 +272,7 @@ func newInvitation(in InviteInput) (*Invitation, error) {
 func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	var wants need
+	host := s.answers()
 	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), &wants, func(inv *Invitation, now time.Time) error {
 		if err := requireValid(inv, now, "regenerate it to send a new link"); err != nil {
 			return err
@@ -296,7 +291,7 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 		inv.SendCount++
 		s.scheduleMail(inv, MessageResend, now, !s.inTx)
 		wants = need{mails: 1}
-		msg, err = s.message(MessageResend, inv, s.link.of(token))
+		msg, err = s.message(ctx, host, MessageResend, inv, s.link.of(token))
 		return err
 	})
 	if err != nil {
@@ -335,6 +330,7 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	var wants need
+	host := s.answers()
 	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), &wants, func(inv *Invitation, now time.Time) error {
 		wants = need{mails: 1}
 		switch inv.StatusAt(now) {
@@ -359,7 +355,7 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		inv.SendCount++
 		s.scheduleMail(inv, MessageRegenerate, now, !s.inTx)
 		var err error
-		msg, err = s.message(MessageRegenerate, inv, s.link.of(token))
+		msg, err = s.message(ctx, host, MessageRegenerate, inv, s.link.of(token))
 		return err
 	})
 	if err != nil {
@@ -371,9 +367,17 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 
 // UpdateRoles replaces the roles of a pending invitation, expired or not.
 // At least one role is required; roles are trimmed and de-duplicated.
+// With Config.Roles set, a role the account does not have is an
+// *InputError (Field "roles").
 func (s *Service) UpdateRoles(ctx context.Context, accountID string, id uuid.UUID, roles []string) (*Invitation, error) {
 	roles, err := normalizeRoles(roles)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkAccountID(accountID); err != nil {
+		return nil, err
+	}
+	if err := s.answers().checkRoles(ctx, accountID, roles); err != nil {
 		return nil, err
 	}
 	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, _ time.Time) error {
@@ -602,32 +606,100 @@ func (s *Service) Lookup(ctx context.Context, token string) (*Invitation, error)
 // invitation exactly one succeeds. An expired link gives the invitation
 // with ErrExpired. An invitation that already ended gives the invitation
 // with ErrNotPending: an Accept whose reply was lost can be retried and
-// still learn the account and roles (State is StatusAccepted).
+// still learn the account and roles (State is StatusAccepted). With
+// Config.IsMember set, an invitee who already belongs to the account (who
+// joined another way meanwhile) ends the invitation as accepted, since the
+// person is in, and gets it with ErrAlreadyMember: grant nothing more.
+//
+// The link alone is not proof of who holds it (an admin may have copied
+// it, see CopyLink): for a signed-in person use AcceptAs.
 func (s *Service) Accept(ctx context.Context, token string) (*Invitation, error) {
-	return s.answer(ctx, token, EventAccepted, func(inv *Invitation, now time.Time) {
-		inv.State, inv.AcceptedAt = StatusAccepted, now
-	})
+	return s.answer(ctx, token, anyone, accepting)
+}
+
+// AcceptAs is Accept for a signed-in person whose email is email: when it
+// is not the invitation's email (both normalized, see NormalizeEmail),
+// nothing changes and it returns nil and ErrEmailMismatch, whatever the
+// invitation's state, so a stranger holding the link learns nothing
+// about it. The email check comes before every other, ErrInvalidToken
+// for a link that is not one aside.
+func (s *Service) AcceptAs(ctx context.Context, token, email string) (*Invitation, error) {
+	return s.answer(ctx, token, signedIn(email), accepting)
 }
 
 // Decline declines the invitation of a link while the link is valid, with
 // the same rules as Accept.
 func (s *Service) Decline(ctx context.Context, token string) (*Invitation, error) {
-	return s.answer(ctx, token, EventDeclined, func(inv *Invitation, now time.Time) {
-		inv.State, inv.DeclinedAt = StatusDeclined, now
-	})
+	return s.answer(ctx, token, anyone, declining)
 }
 
-func (s *Service) answer(ctx context.Context, token string, kind EventKind, end func(*Invitation, time.Time)) (*Invitation, error) {
+// DeclineAs is Decline for a signed-in person, with the email check of
+// AcceptAs: the wrong person cannot decline either.
+func (s *Service) DeclineAs(ctx context.Context, token, email string) (*Invitation, error) {
+	return s.answer(ctx, token, signedIn(email), declining)
+}
+
+// answerer is who answers a link: anyone holding it, or a signed-in
+// person whose email must be the invitation's.
+type answerer struct {
+	email    string
+	signedIn bool
+}
+
+var anyone = answerer{}
+
+func signedIn(email string) answerer { return answerer{email: email, signedIn: true} }
+
+// mayAnswer refuses a signed-in person whose email is not inv's.
+func (a answerer) mayAnswer(inv *Invitation) error {
+	if !a.signedIn {
+		return nil
+	}
+	if email, err := NormalizeEmail(a.email); err != nil || email != inv.Email {
+		return ErrEmailMismatch
+	}
+	return nil
+}
+
+// answerKind is an invitee's answer: the event it makes and how it ends the
+// invitation.
+type answerKind struct {
+	event EventKind
+	end   func(inv *Invitation, now time.Time)
+}
+
+var (
+	accepting = answerKind{EventAccepted, func(inv *Invitation, now time.Time) { inv.State, inv.AcceptedAt = StatusAccepted, now }}
+	declining = answerKind{EventDeclined, func(inv *Invitation, now time.Time) { inv.State, inv.DeclinedAt = StatusDeclined, now }}
+)
+
+func (s *Service) answer(ctx context.Context, token string, who answerer, kind answerKind) (*Invitation, error) {
 	p, err := s.keys.parseToken(token)
 	if err != nil {
 		return nil, err
 	}
-	byToken := func(ctx context.Context) (*Invitation, error) { return s.resolve(ctx, &p) }
+	byToken := func(ctx context.Context) (*Invitation, error) {
+		inv, err := s.resolve(ctx, &p)
+		if err != nil {
+			return nil, err
+		}
+		if err := who.mayAnswer(inv); err != nil {
+			return nil, err // before any state is judged: nothing to learn
+		}
+		return inv, nil
+	}
+	var member bool
 	inv, now, err := s.change(ctx, byToken, func(inv *Invitation, now time.Time) error {
 		if err := requireValid(inv, now, "ask for a new invitation"); err != nil {
 			return err
 		}
-		end(inv, now)
+		if kind.event == EventAccepted {
+			var err error
+			if member, err = s.member(ctx, inv.AccountID, inv.Email); err != nil {
+				return err
+			}
+		}
+		kind.end(inv, now)
 		dropMail(inv)
 		return nil
 	})
@@ -637,7 +709,10 @@ func (s *Service) answer(ctx context.Context, token string, kind EventKind, end 
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, kind, now, inv)
+	s.emit(ctx, kind.event, now, inv)
+	if member {
+		return inv.withoutToken(), ErrAlreadyMember
+	}
 	return inv.withoutToken(), nil
 }
 
@@ -724,9 +799,14 @@ func (s *Service) changeLimited(ctx context.Context, load loader, wants *need, a
 	return nil, time.Time{}, ErrConflict
 }
 
-// message renders the message of kind for inv with its link.
-func (s *Service) message(kind MessageKind, inv *Invitation, link string) (Message, error) {
-	subject, text, html, err := s.render.render(newMessageData(kind, inv, link))
+// message renders the message of kind for inv with its link, naming the
+// account as host says.
+func (s *Service) message(ctx context.Context, host *hostAnswers, kind MessageKind, inv *Invitation, link string) (Message, error) {
+	name, err := host.accountName(ctx, inv)
+	if err != nil {
+		return Message{}, err
+	}
+	subject, text, html, err := s.render.render(newMessageData(kind, inv, link, name))
 	if err != nil {
 		return Message{}, err
 	}

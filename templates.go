@@ -58,7 +58,7 @@ func (t *Templates) check() error {
 		if t.HTML.Lookup(string(kind)+"_html") == nil {
 			return configError("Templates.HTML does not define %q", string(kind)+"_html")
 		}
-		if _, _, _, err := t.render(newMessageData(kind, sample, "https://app.example.com/accept?token=sample")); err != nil {
+		if _, _, _, err := t.render(newMessageData(kind, sample, "https://app.example.com/accept?token=sample", sample.AccountName())); err != nil {
 			return configError("%w", err)
 		}
 	}
