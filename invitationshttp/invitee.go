@@ -2,6 +2,7 @@ package invitationshttp
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/invitekit/invitations"
 )
@@ -28,19 +30,40 @@ type InviteeConfig struct {
 	//
 	//	tx, _ := db.BeginTx(ctx, nil)
 	//	defer tx.Rollback()
-	//	inv, err := svc.InTx(store.WithTx(tx)).Accept(ctx, a.Token)
+	//	inv, err := a.Accept(ctx, svc.InTx(store.WithTx(tx)))
 	//	... insert the user and the membership with tx, then tx.Commit() ...
 	//	a.Finish(inv, err)
 	//
 	// The invitation it gets was just looked up and its link is valid. It
-	// writes the response itself; Finish writes the library's page for
+	// writes the response itself (Acceptance.Render shows the host's own
+	// form like the library's pages); Finish writes the library's page for
 	// what Accept returned.
 	Accept func(w http.ResponseWriter, r *http.Request, a *Acceptance)
-	// SignInURL is offered on the page of an invitation already accepted.
+	// SignInURL is the host's sign-in page, offered on the page of an
+	// invitation already accepted and to an invitee who must sign in
+	// first (see UserExists). There it gets the query parameter "next":
+	// the page's path with the invitation's token, to come back to after
+	// signing in. The token therefore travels through the sign-in page:
+	// redirect to "next" only when it is a path of your own site.
 	SignInURL string
+	// SignedIn, when set, tells who is signed in: their email and true, or
+	// false. Then only the invited person answers: signed in as the
+	// invited email, the page accepts and declines with AcceptAs and
+	// DeclineAs; signed in as someone else, it answers 403 and offers
+	// nothing, whatever the invitation's state, naming the invited address
+	// only masked ("a•••@example.com"). A link is no proof of who holds
+	// it: admins copy links (Service.CopyLink).
+	SignedIn func(r *http.Request) (email string, ok bool)
+	// UserExists, when set with SignedIn, tells whether a user with this
+	// (normalized) email exists. Nobody signed in and such a user exists:
+	// the page asks them to sign in (SignInURL) instead of offering Accept,
+	// so an existing user's consent is theirs. No such user: it offers
+	// Accept, and the Accept hook registers them.
+	UserExists func(ctx context.Context, email string) (bool, error)
 	// Pages, when set, replaces built-in pages by name: "invitation",
 	// "invalid", "expired", "already_accepted", "already_declined",
-	// "withdrawn", "joined", "declined", "conflict", "forbidden", "error".
+	// "withdrawn", "joined", "declined", "conflict", "already_member",
+	// "sign_in", "wrong_person", "forbidden", "error".
 	// A "conflict" page must keep a form that posts .Hidden back. Each
 	// executes with a *Page. Names it does not define keep the built-in
 	// page. Style elements must carry nonce="{{.Nonce}}" (the pages' CSP
@@ -72,6 +95,11 @@ type Page struct {
 	Nonce     string // for <style nonce="...">
 	// Message is the host's own words, for a page rendered by Acceptance.Fail.
 	Message string
+	// MaskedEmail is the invited address as the "wrong_person" page names
+	// it to someone else: "a•••@example.com".
+	MaskedEmail string
+	// Data is the host's own data, on a page rendered by Acceptance.Render.
+	Data any
 }
 
 // invitee serves the page a link opens.
@@ -111,13 +139,17 @@ func NewInvitee(svc *invitations.Service, cfg InviteeConfig) (http.Handler, erro
 func (h *invitee) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		inv, err := h.svc.Lookup(r.Context(), r.URL.Query().Get("token"))
+		token := r.URL.Query().Get("token")
+		inv, err := h.svc.Lookup(r.Context(), token)
+		if _, stop := h.admit(w, r, inv, err, token); stop {
+			return
+		}
 		if err != nil {
 			h.outcome(w, r, inv, err, press{})
 			return
 		}
-		p := h.page("invitation", inv)
-		p.Hidden = hiddenFields(r.URL.Query().Get("token"), "")
+		p := h.page(r, "invitation", inv)
+		p.Hidden = hiddenFields(token, "")
 		h.render(w, r, http.StatusOK, p)
 	case http.MethodPost:
 		h.post(w, r)
@@ -134,25 +166,103 @@ func (h *invitee) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PostForm.Get("token")
-	switch r.PostForm.Get("action") {
-	case "decline":
-		inv, err := h.svc.Decline(r.Context(), token)
-		h.outcome(w, r, inv, err, press{action: "decline", token: token, done: "declined"})
-	case "accept":
-		if h.cfg.Accept == nil {
-			inv, err := h.svc.Accept(r.Context(), token)
-			h.outcome(w, r, inv, err, accepting(token))
-			return
-		}
-		inv, err := h.svc.Lookup(r.Context(), token)
-		if err != nil {
-			h.outcome(w, r, inv, err, press{})
-			return
-		}
-		h.cfg.Accept(w, r, &Acceptance{Invitation: inv, Token: token, h: h, w: w, r: r})
-	default:
+	action := r.PostForm.Get("action")
+	if action != "accept" && action != "decline" {
 		h.render(w, r, http.StatusBadRequest, &Page{Name: "error"})
+		return
 	}
+	// What the page would have offered decides what a POST may do: a
+	// forged one changes nothing the page would not have let it.
+	inv, err := h.svc.Lookup(r.Context(), token)
+	email, stop := h.admit(w, r, inv, err, token)
+	if stop {
+		return
+	}
+	if err != nil {
+		h.outcome(w, r, inv, err, press{})
+		return
+	}
+	switch {
+	case action == "decline":
+		inv, err := h.decline(r, token, email)
+		h.outcome(w, r, inv, err, press{action: "decline", token: token, done: "declined"})
+	case h.cfg.Accept == nil:
+		a := &Acceptance{Invitation: inv, Token: token, Email: email}
+		inv, err := a.Accept(r.Context(), h.svc)
+		h.outcome(w, r, inv, err, accepting(token))
+	default:
+		h.cfg.Accept(w, r, &Acceptance{Invitation: inv, Token: token, Email: email, h: h, w: w, r: r})
+	}
+}
+
+func (h *invitee) decline(r *http.Request, token, email string) (*invitations.Invitation, error) {
+	if email != "" {
+		return h.svc.DeclineAs(r.Context(), token, email)
+	}
+	return h.svc.Decline(r.Context(), token)
+}
+
+// admit applies InviteeConfig.SignedIn and UserExists to the invitation
+// of a link (nil for a link that is not one) as Lookup returned it. It
+// returns the signed-in invitee's email ("" when nobody is signed in), or
+// writes the page that stops the visitor and returns stop: someone else
+// signed in (403, whatever the invitation's state, which stays untold),
+// or nobody signed in while a user with the invited email exists and the
+// link still works (sign in first).
+func (h *invitee) admit(w http.ResponseWriter, r *http.Request, inv *invitations.Invitation, lookupErr error, token string) (email string, stop bool) {
+	if h.cfg.SignedIn == nil || inv == nil {
+		return "", false
+	}
+	if who, ok := h.cfg.SignedIn(r); ok {
+		if normalized, err := invitations.NormalizeEmail(who); err == nil && normalized == inv.Email {
+			return normalized, false
+		}
+		h.render(w, r, http.StatusForbidden, &Page{Name: "wrong_person", MaskedEmail: maskEmail(inv.Email)})
+		return "", true
+	}
+	if h.cfg.UserExists == nil || lookupErr != nil {
+		return "", false
+	}
+	exists, err := h.cfg.UserExists(r.Context(), inv.Email)
+	if err != nil {
+		h.render(w, r, http.StatusInternalServerError, &Page{Name: "error"})
+		return "", true
+	}
+	if exists {
+		p := h.page(r, "sign_in", inv)
+		p.SignInURL = h.signInReturning(r, token)
+		h.render(w, r, http.StatusOK, p)
+		return "", true
+	}
+	return "", false
+}
+
+// signInReturning is SignInURL with "next": this page with the token.
+func (h *invitee) signInReturning(r *http.Request, token string) string {
+	if h.cfg.SignInURL == "" {
+		return ""
+	}
+	path := r.URL.EscapedPath()
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		path = u.EscapedPath()
+	}
+	next := path + "?token=" + url.QueryEscape(token)
+	sep := "?"
+	if strings.Contains(h.cfg.SignInURL, "?") {
+		sep = "&"
+	}
+	return h.cfg.SignInURL + sep + "next=" + url.QueryEscape(next)
+}
+
+// maskEmail names an address without giving it away: its first letter,
+// then "•••", then the domain.
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "•••"
+	}
+	first, _ := utf8.DecodeRuneInString(local)
+	return string(first) + "•••@" + domain
 }
 
 // press is the button an invitee pressed: the action posted with its
@@ -172,7 +282,12 @@ func accepting(token string) press {
 func (h *invitee) outcome(w http.ResponseWriter, r *http.Request, inv *invitations.Invitation, err error, p press) {
 	switch {
 	case err == nil && p.done != "":
-		h.render(w, r, http.StatusOK, h.page(p.done, inv))
+		h.render(w, r, http.StatusOK, h.page(r, p.done, inv))
+	case errors.Is(err, invitations.ErrAlreadyMember) && inv != nil:
+		// Joined another way meanwhile: the invitation ended as accepted.
+		h.render(w, r, http.StatusConflict, h.page(r, "already_member", inv))
+	case errors.Is(err, invitations.ErrEmailMismatch):
+		h.render(w, r, http.StatusForbidden, &Page{Name: "wrong_person", MaskedEmail: "•••"})
 	case errors.Is(err, invitations.ErrConflict) && p.action != "":
 		// The compare-and-set kept losing and nothing was stored, so the
 		// same answer can simply be sent again: the page posts it back,
@@ -181,14 +296,14 @@ func (h *invitee) outcome(w http.ResponseWriter, r *http.Request, inv *invitatio
 		// (the roles on "joined", or "withdrawn"), so no second lookup.
 		h.render(w, r, http.StatusConflict, &Page{Name: "conflict", Hidden: hiddenFields(p.token, p.action)})
 	case errors.Is(err, invitations.ErrExpired) && inv != nil:
-		h.render(w, r, http.StatusGone, h.page("expired", inv))
+		h.render(w, r, http.StatusGone, h.page(r, "expired", inv))
 	case errors.Is(err, invitations.ErrNotPending) && inv != nil:
 		name := map[invitations.Status]string{
 			invitations.StatusAccepted: "already_accepted",
 			invitations.StatusDeclined: "already_declined",
 			invitations.StatusRevoked:  "withdrawn",
 		}[inv.State]
-		h.render(w, r, http.StatusConflict, h.page(name, inv))
+		h.render(w, r, http.StatusConflict, h.page(r, name, inv))
 	case errors.Is(err, invitations.ErrInvalidToken):
 		h.render(w, r, http.StatusNotFound, &Page{Name: "invalid"})
 	default:
@@ -196,8 +311,14 @@ func (h *invitee) outcome(w http.ResponseWriter, r *http.Request, inv *invitatio
 	}
 }
 
-func (h *invitee) page(name string, inv *invitations.Invitation) *Page {
-	p := &Page{Name: name, Invitation: inv, AccountName: inv.AccountName(), InvitedBy: inv.InvitedBy,
+func (h *invitee) page(r *http.Request, name string, inv *invitations.Invitation) *Page {
+	account, err := h.svc.AccountName(r.Context(), inv)
+	if err != nil {
+		// Config.AccountName failed: the ID names the account, and nothing
+		// a request could have set does.
+		account = inv.AccountID
+	}
+	p := &Page{Name: name, Invitation: inv, AccountName: account, InvitedBy: inv.InvitedBy,
 		Roles: strings.Join(inv.Roles, ", "), Expires: inv.ExpiresText(), SignInURL: h.cfg.SignInURL}
 	if p.InvitedBy == "" {
 		p.InvitedBy = "an administrator"
@@ -216,8 +337,19 @@ func hiddenFields(token, action string) template.HTML {
 	return template.HTML(fields)
 }
 
-// render writes a page with the headers every invitee response carries.
+// render writes the page p names, the host's own (InviteeConfig.Pages)
+// or the built-in one.
 func (h *invitee) render(w http.ResponseWriter, r *http.Request, status int, p *Page) {
+	t := h.pages.Lookup(p.Name)
+	if h.cfg.Pages != nil && h.cfg.Pages.Lookup(p.Name) != nil {
+		t = h.cfg.Pages.Lookup(p.Name)
+	}
+	h.renderWith(w, r, status, t, p)
+}
+
+// renderWith writes t executed with p, with the headers every invitee
+// response carries.
+func (h *invitee) renderWith(w http.ResponseWriter, r *http.Request, status int, t *template.Template, p *Page) {
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	p.Nonce = base64.RawURLEncoding.EncodeToString(nonce[:]) // CSP takes base64url; no "+" to escape
@@ -234,10 +366,6 @@ func (h *invitee) render(w http.ResponseWriter, r *http.Request, status int, p *
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+p.Nonce+"'; img-src 'self' data:; "+
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	t := h.pages.Lookup(p.Name)
-	if h.cfg.Pages != nil && h.cfg.Pages.Lookup(p.Name) != nil {
-		t = h.cfg.Pages.Lookup(p.Name)
-	}
 	var body bytes.Buffer
 	body.Grow(4 << 10) // a built-in page is about 2.5 KiB
 	if err := t.Execute(&body, p); err != nil {
@@ -277,15 +405,43 @@ type Acceptance struct {
 	Invitation *invitations.Invitation
 	// Token is the link's token, for Service.Accept (or svc.InTx(...).Accept).
 	Token string
+	// Email is the signed-in invitee's normalized email (InviteeConfig.
+	// SignedIn), or "" when nobody is signed in: a new user is registering.
+	// The page has checked it is the invitation's.
+	Email string
 	h     *invitee
 	w     http.ResponseWriter
 	r     *http.Request
+}
+
+// Accept accepts the invitation on svc (the page's Service, or one from
+// its InTx) as the page's rules say: AcceptAs for the signed-in invitee,
+// Accept for someone registering.
+func (a *Acceptance) Accept(ctx context.Context, svc *invitations.Service) (*invitations.Invitation, error) {
+	if a.Email != "" {
+		return svc.AcceptAs(ctx, a.Token, a.Email)
+	}
+	return svc.Accept(ctx, a.Token)
 }
 
 // Hidden is the hidden fields a host's own form must post back (inside a
 // form with method POST to the page's path) to reach Accept again.
 func (a *Acceptance) Hidden() template.HTML {
 	return hiddenFields(a.Token, "accept")
+}
+
+// Render writes the host's own page for its step (a registration or
+// sign-in form) as the library writes its pages: the same headers (no
+// caching, no referrer, no framing) and a strict CSP. t executes with a
+// *Page named "host" carrying the invitation, AccountName, Hidden (put it
+// inside the form), Action (the form's action), Nonce (for
+// <style nonce="{{.Nonce}}">), Message and Data, the host's own data (the
+// values to fill in again, the errors to show). A template that fails to
+// execute gives the library's error page, 500.
+func (a *Acceptance) Render(status int, t *template.Template, message string, data any) {
+	p := a.h.page(a.r, "host", a.Invitation)
+	p.Hidden, p.Message, p.Data = a.Hidden(), message, data
+	a.h.renderWith(a.w, a.r, status, t, p)
 }
 
 // Finish writes the library's page for what Accept returned: "You joined
@@ -301,7 +457,7 @@ func (a *Acceptance) Finish(inv *invitations.Invitation, err error) {
 // Fail writes the error page with the host's own message and status, for
 // a step of the host's that failed (the invitation is still pending).
 func (a *Acceptance) Fail(status int, message string) {
-	p := a.h.page("error", a.Invitation)
+	p := a.h.page(a.r, "error", a.Invitation)
 	p.Message = message
 	a.h.render(a.w, a.r, status, p)
 }
