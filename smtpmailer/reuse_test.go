@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,10 +81,70 @@ func throughProxy(t *testing.T, adjust func(*smtpmailer.Config)) (mailpit, *prox
 // connection, paying the handshakes and the login once.
 func TestSequentialSendsShareAConnection(t *testing.T) {
 	server, p, mailer := throughProxy(t, nil)
+	t.Cleanup(func() { mailer.Close() })
 	to := batch(20)
 	for _, address := range to {
 		require.NoError(t, mailer.Send(ctxTimeout(t), message(address)))
 	}
 	assert.Equal(t, 1, p.Accepted(), "connections opened for %d messages", len(to))
+	server.deliveredOnce(t, to)
+}
+
+// TestDroppedConnectionsAreSurvived: the server drops the kept connection
+// between messages, twice; every message still arrives, once, and the
+// caller sees no error.
+func TestDroppedConnectionsAreSurvived(t *testing.T) {
+	server, p, mailer := throughProxy(t, nil)
+	t.Cleanup(func() { mailer.Close() })
+	to := batch(15)
+	for i, address := range to {
+		if i == 5 || i == 10 {
+			require.Equal(t, 1, p.drop(), "the kept connection dropped")
+		}
+		require.NoError(t, mailer.Send(ctxTimeout(t), message(address)))
+	}
+	assert.Equal(t, 3, p.Accepted(), "one connection, and one after each drop")
+	server.deliveredOnce(t, to)
+}
+
+// TestConcurrentSendersDeliverOnce: eight senders at once share the kept
+// connections, before and after the server drops them all, and each
+// message arrives exactly once.
+func TestConcurrentSendersDeliverOnce(t *testing.T) {
+	const senders, each = 8, 12
+	server, p, mailer := throughProxy(t, nil)
+	t.Cleanup(func() { mailer.Close() })
+	to := batch(2 * senders * each)
+	round := func(to []string) {
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Go(func() {
+				for i := s; i < len(to); i += senders {
+					assert.NoError(t, mailer.Send(ctxTimeout(t), message(to[i])))
+				}
+			})
+		}
+		wg.Wait()
+	}
+	round(to[:senders*each])
+	assert.LessOrEqual(t, p.Accepted(), senders, "no more connections than senders")
+	p.drop()
+	round(to[senders*each:])
+	assert.LessOrEqual(t, p.Accepted(), 2*senders)
+	server.deliveredOnce(t, to)
+}
+
+// TestRefusedRecipientKeepsTheConnection: Mailpit refuses a recipient with
+// 550; the connection carries the next message.
+func TestRefusedRecipientKeepsTheConnection(t *testing.T) {
+	server, p, mailer := throughProxy(t, nil)
+	t.Cleanup(func() { mailer.Close() })
+	err := mailer.Send(ctxTimeout(t), message(uniqueAddress("refused.test")))
+	require.ErrorIs(t, err, invitations.ErrPermanent)
+	to := batch(2)
+	for _, address := range to {
+		require.NoError(t, mailer.Send(ctxTimeout(t), message(address)))
+	}
+	assert.Equal(t, 1, p.Accepted())
 	server.deliveredOnce(t, to)
 }
