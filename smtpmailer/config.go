@@ -77,13 +77,15 @@ type Config struct {
 
 	// A Mailer keeps the connections of the messages it sent open, already
 	// past TLS and authentication, and sends the next messages on them:
-	// a message then costs its own three round trips (MAIL, RCPT, DATA),
-	// not a handshake and a login as well. These bound what it keeps; zero
-	// means the default and a negative value is refused with ErrConfig.
+	// a message then costs its own four round trips (MAIL, RCPT, DATA and
+	// the text), not a handshake and a login as well. These bound what it
+	// keeps; zero means the default and a negative value is refused with
+	// ErrConfig.
 	//
 	// MaxIdle bounds the connections kept open between messages; when
 	// more senders finish at once, the longest idle is closed.
-	// IdleTimeout is how long one is kept unused before it is closed.
+	// IdleTimeout is how long one is kept unused; no goroutine watches
+	// the clock, so the next Send (or Close) closes those past it.
 	// MaxMessagesPerConn is how many messages one connection carries
 	// before it is closed and replaced.
 	MaxIdle            int
