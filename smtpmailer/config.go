@@ -38,6 +38,18 @@ const (
 const (
 	DefaultDialTimeout = 10 * time.Second
 	DefaultSendTimeout = 30 * time.Second
+	// DefaultMaxIdle keeps a connection for each of up to eight senders,
+	// twice the Service's default delivery concurrency.
+	DefaultMaxIdle = 8
+	// DefaultIdleTimeout is well under the five minutes a server may wait
+	// for a command (RFC 5321, 4.5.3.2.7): providers drop idle clients
+	// sooner than that, and a connection is only worth keeping while
+	// messages follow each other.
+	DefaultIdleTimeout = 30 * time.Second
+	// DefaultMaxMessagesPerConn renews a connection now and then: some
+	// servers limit the messages per connection and answer 421 past it,
+	// and a new connection every hundred messages costs little.
+	DefaultMaxMessagesPerConn = 100
 )
 
 // Config is the SMTP server and sender. It prints without the password.
@@ -62,6 +74,27 @@ type Config struct {
 	// transaction when the context has no earlier deadline.
 	DialTimeout time.Duration
 	SendTimeout time.Duration
+
+	// A Mailer keeps the connections of the messages it sent open, already
+	// past TLS and authentication, and sends the next messages on them:
+	// a message then costs its own four round trips (MAIL, RCPT, DATA and
+	// the text), not a handshake and a login as well. These bound what it
+	// keeps; zero means the default and a negative value is refused with
+	// ErrConfig.
+	//
+	// MaxIdle bounds the connections kept open between messages; when
+	// more senders finish at once, the longest idle is closed.
+	// IdleTimeout is how long one is kept unused; no goroutine watches
+	// the clock, so the next Send (or Close) closes those past it.
+	// MaxMessagesPerConn is how many messages one connection carries
+	// before it is closed and replaced.
+	MaxIdle            int
+	IdleTimeout        time.Duration
+	MaxMessagesPerConn int
+	// DisableReuse sends every message on a connection of its own, closed
+	// after it: for a server that mishandles a second message on one
+	// connection.
+	DisableReuse bool
 }
 
 // Format implements fmt.Formatter: no verb prints the password.
@@ -87,6 +120,8 @@ func (c Config) validate() (Config, error) {
 		return c, fmt.Errorf("%w: unknown auth method", ErrConfig)
 	case c.TLS == NoTLS && !isLoopback(c.Host):
 		return c, fmt.Errorf("%w: NoTLS is allowed only to a loopback host, not %s", ErrConfig, c.Host)
+	case c.MaxIdle < 0 || c.IdleTimeout < 0 || c.MaxMessagesPerConn < 0:
+		return c, fmt.Errorf("%w: MaxIdle, IdleTimeout and MaxMessagesPerConn must not be negative (DisableReuse turns reuse off)", ErrConfig)
 	}
 	from, err := mail.ParseAddress(c.From)
 	if err != nil || from.Name != "" || from.Address != c.From {
@@ -100,6 +135,15 @@ func (c Config) validate() (Config, error) {
 	}
 	if c.SendTimeout <= 0 {
 		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.MaxIdle == 0 {
+		c.MaxIdle = DefaultMaxIdle
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxMessagesPerConn == 0 {
+		c.MaxMessagesPerConn = DefaultMaxMessagesPerConn
 	}
 	return c, nil
 }

@@ -13,13 +13,14 @@ import (
 	"github.com/invitekit/invitations/smtpmailer"
 )
 
-// BenchmarkDeliverDue drains due messages into a real Mailpit, one
-// connection per message, with 1 and with 8 sends at once. One op is one
-// message: b.N invitations are made due untimed, then one DeliverDue run
-// sends them all (go test -bench DeliverDue -benchtime 5000x for the
-// README's figure). It runs on loopback, then through each round trip
-// listed in INVITATIONS_BENCH_RTT (internal/netdelay), as a provider
-// across a network would be.
+// BenchmarkDeliverDue drains due messages into a real Mailpit, with the
+// Mailer's connections kept for the next message (reuse=on, the default)
+// and with one connection per message (reuse=off, Config.DisableReuse),
+// with 1 and with 8 sends at once. One op is one message: b.N invitations
+// are made due untimed, then one DeliverDue run sends them all (go test
+// -bench DeliverDue -benchtime 5000x for the README's figure). It runs on
+// loopback, then through each round trip listed in INVITATIONS_BENCH_RTT
+// (internal/netdelay), as a provider across a network would be.
 func BenchmarkDeliverDue(b *testing.B) {
 	server := mailpitServer(b)
 	for _, rtt := range netdelay.RTTs(b) {
@@ -41,12 +42,23 @@ func BenchmarkDeliverDue(b *testing.B) {
 }
 
 func benchmarkDeliverDue(b *testing.B, config smtpmailer.Config) {
+	for _, reuse := range []struct {
+		name    string
+		disable bool
+	}{{"on", false}, {"off", true}} {
+		config.DisableReuse = reuse.disable
+		b.Run("reuse="+reuse.name, func(b *testing.B) { benchmarkConcurrency(b, config) })
+	}
+}
+
+func benchmarkConcurrency(b *testing.B, config smtpmailer.Config) {
 	for _, concurrency := range []int{1, 8} {
 		b.Run(fmt.Sprintf("concurrency=%d", concurrency), func(b *testing.B) {
 			mailer, err := smtpmailer.New(config)
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { mailer.Close() })
 			svc, err := invitations.New(memstore.New(), mailer, invitations.Config{
 				Secret: []byte("deliver benchmark secret of 32 bytes or more"), AcceptURL: "https://app.example.com/accept",
 				Delivery: invitations.DeliveryPolicy{Concurrency: concurrency},

@@ -26,12 +26,15 @@ import (
 // ErrConfig reports a bad Config.
 var ErrConfig = errors.New("smtpmailer: invalid config")
 
-// Mailer sends invitation messages through one SMTP server, one connection
-// per message. It is safe for concurrent use.
+// Mailer sends invitation messages through one SMTP server. It keeps the
+// connections it opened for the messages that follow, within the bounds
+// of its Config; Close closes those it keeps. It is safe for concurrent
+// use: each Send holds a connection of its own while it sends.
 type Mailer struct {
 	cfg  Config
 	from mail.Address
 	now  func() time.Time
+	pool *pool
 }
 
 var _ invitations.Mailer = (*Mailer)(nil)
@@ -42,7 +45,7 @@ func New(cfg Config) (*Mailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mailer{cfg: cfg, from: mail.Address{Name: cfg.FromName, Address: cfg.From}, now: time.Now}, nil
+	return &Mailer{cfg: cfg, from: mail.Address{Name: cfg.FromName, Address: cfg.From}, now: time.Now, pool: &pool{}}, nil
 }
 
 // Format implements fmt.Formatter: a Mailer prints its server and sender,
@@ -98,6 +101,11 @@ const quitWait = time.Second
 // Send delivers msg. It honours ctx: its deadline bounds the whole
 // transaction (as does Config.SendTimeout), and cancelling it aborts the
 // connection at once.
+//
+// It sends on a kept connection when there is one (see Config.MaxIdle). If
+// that connection turns out to have been dropped by the server before the
+// message could be accepted, the message is sent on a new connection
+// instead, with no error; see transact for where that stops being safe.
 func (m *Mailer) Send(ctx context.Context, msg invitations.Message) error {
 	data, err := compose(m.from, msg, m.now())
 	if err != nil {
@@ -106,24 +114,49 @@ func (m *Mailer) Send(ctx context.Context, msg invitations.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.SendTimeout)
 	defer cancel()
 
+	if err := ctx.Err(); err != nil {
+		// Fail before a kept connection is taken, and lost to a context
+		// that has already ended.
+		return m.fail(ctx, "connect", err)
+	}
+	if s := m.take(); s != nil {
+		if err := m.transact(ctx, s, msg.To, data); !errors.Is(err, errRetry) {
+			return err
+		}
+	}
+	s, err := m.connect(ctx)
+	if err != nil {
+		return err
+	}
+	return m.transact(ctx, s, msg.To, data) // never errRetry: the connection is new
+}
+
+// connect opens a session: it dials, reads the greeting, says EHLO, starts
+// TLS and logs in, all within ctx.
+func (m *Mailer) connect(ctx context.Context) (*session, error) {
 	raw, err := m.dial(ctx)
 	if err != nil {
-		return m.fail(ctx, "connect", err)
+		return nil, m.fail(ctx, "connect", err)
 	}
-	defer raw.Close()
-	conn := &limitedConn{Conn: raw, left: maxServerBytes}
-	// Every read and write stops at the deadline, or at once on cancel.
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(deadline)
+	s := &session{conn: &limitedConn{Conn: raw}}
+	release := s.watch(ctx)
+	err = m.open(ctx, s)
+	// Should ctx have ended just after the login, transact's own watch
+	// ends the connection again, so release's answer is not needed.
+	release()
+	if err != nil {
+		_ = raw.Close()
+		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	return s, nil
+}
 
-	c, err := smtp.NewClient(conn, m.cfg.Host)
+func (m *Mailer) open(ctx context.Context, s *session) error {
+	c, err := smtp.NewClient(s.conn, m.cfg.Host)
 	if err != nil {
 		return m.fail(ctx, "connect", err)
 	}
-	defer c.Close()
+	s.client = c
 	if err := c.Hello(m.cfg.HelloName); err != nil {
 		return m.fail(ctx, "hello", err)
 	}
@@ -140,26 +173,6 @@ func (m *Mailer) Send(ctx context.Context, msg invitations.Message) error {
 			return m.fail(ctx, "auth", err)
 		}
 	}
-	if err := c.Mail(m.cfg.From); err != nil {
-		return m.fail(ctx, "mail from", err)
-	}
-	if err := c.Rcpt(msg.To); err != nil {
-		return m.fail(ctx, "rcpt to", err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return m.fail(ctx, "data", err)
-	}
-	if _, err := w.Write(data); err != nil {
-		return m.fail(ctx, "data", err)
-	}
-	if err := w.Close(); err != nil { // the server accepts or refuses the message here
-		return m.fail(ctx, "data", err)
-	}
-	// The message is accepted: a slow or failed goodbye changes nothing,
-	// so it is not waited for beyond a moment.
-	_ = conn.SetDeadline(time.Now().Add(quitWait))
-	_ = c.Quit()
 	return nil
 }
 
@@ -214,8 +227,7 @@ func (m *Mailer) auth() smtp.Auth {
 // making a cancelled or timed-out context recognisable.
 func (m *Mailer) fail(ctx context.Context, step string, err error) error {
 	ctxErr := ctx.Err()
-	if deadline, ok := ctx.Deadline(); ok && ctxErr == nil && !time.Now().Before(deadline) {
-		// The connection's deadline fired a moment before the context's timer.
+	if ctxErr == nil && deadlinePassed(ctx) {
 		ctxErr = context.DeadlineExceeded
 	}
 	if ctxErr != nil && !errors.Is(err, ctxErr) {

@@ -198,6 +198,9 @@ func TestConfigValidation(t *testing.T) {
 		"from with display name": func(c *smtpmailer.Config) { c.From = "Acme <invitations@example.com>" },
 		"plain text to internet": func(c *smtpmailer.Config) { c.TLS = smtpmailer.NoTLS },
 		"unknown tls mode":       func(c *smtpmailer.Config) { c.TLS = 9 },
+		"negative max idle":      func(c *smtpmailer.Config) { c.MaxIdle = -1 },
+		"negative idle timeout":  func(c *smtpmailer.Config) { c.IdleTimeout = -time.Second },
+		"negative messages":      func(c *smtpmailer.Config) { c.MaxMessagesPerConn = -1 },
 	} {
 		cfg := good
 		adjust(&cfg)
