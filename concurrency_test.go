@@ -129,6 +129,11 @@ func TestLostCompareAndSetIsRetriedThenConflict(t *testing.T) {
 	_, err = svc.Revoke(context.Background(), "acct-1", inv.ID)
 	require.ErrorIs(t, err, invitations.ErrConflict)
 	assert.Equal(t, invitations.StatusPending, h.get(inv.ID).State)
+
+	link, err := svc.CopyLink(context.Background(), "acct-1", inv.ID)
+	require.ErrorIs(t, err, invitations.ErrConflict, "a copy is a stored change too")
+	assert.Empty(t, link, "no link without the record of its copy")
+	assert.True(t, h.get(inv.ID).LinkCopiedAt.IsZero())
 }
 
 func TestStoreReturningTheWrongRowOpensNothing(t *testing.T) {

@@ -17,6 +17,10 @@ const (
 	EventRevoked      EventKind = "revoked"
 	EventAccepted     EventKind = "accepted"
 	EventDeclined     EventKind = "declined"
+	// EventLinkCopied: an admin copied the link (CopyLink) to share it by
+	// hand, so that it may since have reached anyone, not only the invited
+	// address; Invitation.LinkCopiedAt records the last copy.
+	EventLinkCopied EventKind = "link_copied"
 	// EventDelivered: a message was accepted by the Mailer. It is reported
 	// after the send, from the call that sent it (Invite, Resend,
 	// Regenerate, Deliver or DeliverDue).

@@ -101,12 +101,15 @@ func ExampleService_CopyLink() {
 		return
 	}
 	fmt.Println("same link as mailed:", link == mailer.Last().Link)
+	inv, _ = svc.Get(ctx, "acme", inv.ID)
+	fmt.Println("copy recorded:", !inv.LinkCopiedAt.IsZero())
 
 	clock.Advance(7 * 24 * time.Hour)
 	_, err = svc.CopyLink(ctx, "acme", inv.ID)
 	fmt.Println(err)
 	// Output:
 	// same link as mailed: true
+	// copy recorded: true
 	// invitations: invitation expired: regenerate it to get a new link
 }
 

@@ -69,6 +69,13 @@ type Invitation struct {
 	AcceptedAt time.Time `json:"accepted_at,omitzero"`
 	DeclinedAt time.Time `json:"declined_at,omitzero"`
 	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	// LinkCopiedAt is when an admin last copied the current link
+	// (CopyLink); zero when it was never copied. A link that went only by
+	// mail reached whoever reads the invited address, a copied one may
+	// have reached anyone: a host that takes an acceptance as proof that
+	// the invitee owns the email accepts it only while this is zero.
+	// Resend keeps it (the same link); Regenerate clears it (a new link).
+	LinkCopiedAt time.Time `json:"link_copied_at,omitzero"`
 
 	// SendCount is how many messages carrying a link were made for the
 	// invitation (Invite, each Resend and Regenerate), whether or not they

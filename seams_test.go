@@ -85,6 +85,8 @@ func TestWithActorNamesWhoDidIt(t *testing.T) {
 	require.NoError(t, err)
 	_, err = h.svc.Resend(invitations.WithActor(context.Background(), "linus@acme.test"), "acct-1", inv.ID)
 	require.NoError(t, err)
+	_, err = h.svc.CopyLink(invitations.WithActor(context.Background(), "linus@acme.test"), "acct-1", inv.ID)
+	require.NoError(t, err)
 	_, err = h.svc.Revoke(context.Background(), "acct-1", inv.ID)
 	require.NoError(t, err)
 
@@ -94,6 +96,7 @@ func TestWithActorNamesWhoDidIt(t *testing.T) {
 	}
 	assert.Equal(t, []string{"grace@acme.test"}, got[invitations.EventInvited])
 	assert.Equal(t, []string{"linus@acme.test"}, got[invitations.EventResent])
+	assert.Equal(t, []string{"linus@acme.test"}, got[invitations.EventLinkCopied])
 	assert.Equal(t, []string{""}, got[invitations.EventRevoked], "no actor given")
 	assert.Equal(t, []string{"grace@acme.test", "linus@acme.test"}, got[invitations.EventDelivered],
 		"a delivery is reported by the call that sent it")

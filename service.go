@@ -302,21 +302,35 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 }
 
 // CopyLink returns the link that was mailed last, for the admin to share by
-// hand. It changes nothing and works only while the link is valid, with the
-// same errors as Resend.
+// hand, and records the copy: it stores Invitation.LinkCopiedAt and reports
+// EventLinkCopied. A link that went only by mail reached whoever reads the
+// invited address; one an admin handled may have reached anyone, and a host
+// that needs proof of email ownership must be able to tell the two apart.
+// It works only while the link is valid: an expired one gives ErrExpired
+// (Regenerate it instead), an ended one ErrNotPending, a link issued under
+// a secret the Service no longer holds ErrInvalidToken, an unknown one
+// ErrNotFound; ErrConflict when concurrent changes keep winning the
+// compare-and-set. On a Service from InTx the copy is stored in the
+// caller's transaction.
 func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) (string, error) {
-	inv, err := s.byID(accountID, id)(ctx)
+	var link string
+	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
+		if err := requireValid(inv, now, "regenerate it to get a new link"); err != nil {
+			return err
+		}
+		token, err := s.keys.rederive(inv.Token)
+		if err != nil {
+			return err
+		}
+		inv.LinkCopiedAt = now
+		link = s.link.of(token)
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}
-	if err := requireValid(inv, s.clock(), "regenerate it to get a new link"); err != nil {
-		return "", err
-	}
-	token, err := s.keys.rederive(inv.Token)
-	if err != nil {
-		return "", err
-	}
-	return s.link.of(token), nil
+	s.emit(ctx, EventLinkCopied, now, inv)
+	return link, nil
 }
 
 // Regenerate gives an expired invitation a new link, valid for its TTL, and
@@ -351,6 +365,7 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		}
 		token, material := s.keys.issue()
 		inv.Token = material
+		inv.LinkCopiedAt = time.Time{} // a new link, never copied
 		inv.SentAt, inv.ExpiresAt = now, now.Add(inv.ttl()).Truncate(time.Microsecond)
 		inv.SendCount++
 		s.scheduleMail(inv, MessageRegenerate, now, !s.inTx)

@@ -293,17 +293,56 @@ func TestResendMailsTheSameLinkAndMovesExpiry(t *testing.T) {
 	assert.Equal(t, invitations.StatusAccepted, accepted.State)
 }
 
-func TestCopyLinkChangesNothing(t *testing.T) {
+// TestCopyLinkRecordsTheCopy: a copy is a stored change of the current
+// link, reported with who made it; a refused copy records nothing. Resend
+// (the same link) keeps the record, Regenerate (a new link) clears it.
+func TestCopyLinkRecordsTheCopy(t *testing.T) {
+	ctx := invitations.WithActor(context.Background(), "grace@acme.test")
 	h := newHarness(t)
 	inv, _ := h.invite("ada@example.com")
-	link1, err := h.svc.CopyLink(context.Background(), "acct-1", inv.ID)
+	assert.True(t, h.get(inv.ID).LinkCopiedAt.IsZero(), "a link that only went by mail")
+
+	h.clock.Advance(time.Hour)
+	link, err := h.svc.CopyLink(ctx, "acct-1", inv.ID)
 	require.NoError(t, err)
-	link2, err := h.svc.CopyLink(context.Background(), "acct-1", inv.ID)
+	assert.Equal(t, h.mailer.Last().Link, link, "the link mailed last")
+	stored := h.get(inv.ID)
+	assert.Equal(t, inv.Version+1, stored.Version, "one stored change")
+	assert.Equal(t, h.clock.Now(), stored.LinkCopiedAt)
+	events := h.recorded()
+	copied := events[len(events)-1]
+	assert.Equal(t, invitations.EventLinkCopied, copied.Kind)
+	assert.Equal(t, "grace@acme.test", copied.Actor)
+	assert.Equal(t, h.clock.Now(), copied.At)
+	assert.Equal(t, stored.Version, copied.Invitation.Version, "the event shows the stored invitation")
+	assert.Equal(t, stored.LinkCopiedAt, copied.Invitation.LinkCopiedAt)
+	assertNoTokenSecrets(t, copied.Invitation.Token)
+
+	h.clock.Advance(time.Minute)
+	again, err := h.svc.CopyLink(ctx, "acct-1", inv.ID)
 	require.NoError(t, err)
-	assert.Equal(t, h.mailer.Last().Link, link1)
-	assert.Equal(t, link1, link2)
-	assert.Equal(t, inv.Version, h.get(inv.ID).Version)
-	assert.Len(t, h.mailer.Messages(), 1)
+	assert.Equal(t, link, again, "the same link")
+	assert.Equal(t, h.clock.Now(), h.get(inv.ID).LinkCopiedAt, "the last copy")
+	assert.Equal(t, inv.Version+2, h.get(inv.ID).Version)
+	assert.Len(t, h.mailer.Messages(), 1, "a copy mails nothing")
+
+	copiedAt := h.clock.Now()
+	h.clock.Advance(time.Hour)
+	_, err = h.svc.Resend(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, copiedAt, h.get(inv.ID).LinkCopiedAt, "a resend mails the same link, copied or not")
+
+	h.clock.Advance(week)
+	before := h.get(inv.ID)
+	events = h.recorded()
+	_, err = h.svc.CopyLink(ctx, "acct-1", inv.ID)
+	require.ErrorIs(t, err, invitations.ErrExpired)
+	assert.Equal(t, before, h.get(inv.ID), "a refused copy stores nothing")
+	assert.Equal(t, events, h.recorded(), "and reports nothing")
+
+	_, err = h.svc.Regenerate(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
+	assert.True(t, h.get(inv.ID).LinkCopiedAt.IsZero(), "the new link was never copied")
 }
 
 func TestExpiryBoundaryIsExpired(t *testing.T) {
@@ -581,6 +620,8 @@ func TestEventsFollowEveryStoredChange(t *testing.T) {
 	inv, _ := h.invite("ada@example.com")
 	_, err := h.svc.Resend(ctx, "acct-1", inv.ID)
 	require.NoError(t, err)
+	_, err = h.svc.CopyLink(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
 	_, err = h.svc.UpdateRoles(ctx, "acct-1", inv.ID, []string{"viewer"})
 	require.NoError(t, err)
 	h.clock.Advance(week)
@@ -605,15 +646,16 @@ func TestEventsFollowEveryStoredChange(t *testing.T) {
 	}
 	delivered := invitations.EventDelivered
 	assert.Equal(t, []invitations.EventKind{
-		invitations.EventInvited, delivered, invitations.EventResent, delivered, invitations.EventRolesUpdated,
+		invitations.EventInvited, delivered, invitations.EventResent, delivered, invitations.EventLinkCopied,
+		invitations.EventRolesUpdated,
 		invitations.EventRegenerated, delivered, invitations.EventAccepted,
 		invitations.EventInvited, delivered, invitations.EventDeclined,
 		invitations.EventInvited, delivered, invitations.EventRevoked,
 	}, kinds, "one event per stored change, none for a refused one")
 	events := h.recorded()
-	assert.Equal(t, other.ID, events[10].Invitation.ID)
-	assert.Equal(t, invitations.StatusDeclined, events[10].Invitation.State, "the event shows the stored state")
-	assert.EqualValues(t, 3, events[10].Invitation.Version)
+	assert.Equal(t, other.ID, events[11].Invitation.ID)
+	assert.Equal(t, invitations.StatusDeclined, events[11].Invitation.State, "the event shows the stored state")
+	assert.EqualValues(t, 3, events[11].Invitation.Version)
 }
 
 func TestTimesAreStoredInUTCMicroseconds(t *testing.T) {
@@ -643,6 +685,12 @@ func TestInvitationJSONHasNoTokenMaterial(t *testing.T) {
 		assert.Contains(t, fields, key)
 	}
 	assert.NotContains(t, fields, "accepted_at", "zero end times are omitted")
+	assert.NotContains(t, fields, "link_copied_at", "a link never copied says nothing")
+	_, err = h.svc.CopyLink(context.Background(), "acct-1", inv.ID)
+	require.NoError(t, err)
+	data, err = json.Marshal(h.get(inv.ID))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"link_copied_at":"`+start.Format(time.RFC3339)+`"`)
 	for key := range fields {
 		assert.NotContains(t, strings.ToLower(key), "token")
 		assert.NotContains(t, strings.ToLower(key), "hash")

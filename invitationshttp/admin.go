@@ -62,7 +62,7 @@ var routes = []route{
 	{"GET", "/accounts/{account}/invitations/counts", (*admin).counts},
 	{"GET", "/accounts/{account}/invitations/{id}", (*admin).get},
 	{"POST", "/accounts/{account}/invitations/{id}/resend", (*admin).resend},
-	{"GET", "/accounts/{account}/invitations/{id}/link", (*admin).link},
+	{"POST", "/accounts/{account}/invitations/{id}/link", (*admin).link},
 	{"POST", "/accounts/{account}/invitations/{id}/regenerate", (*admin).regenerate},
 	{"PUT", "/accounts/{account}/invitations/{id}/roles", (*admin).roles},
 	{"DELETE", "/accounts/{account}/invitations/{id}", (*admin).revoke},
@@ -77,7 +77,7 @@ var routes = []route{
 //	GET    /accounts/{account}/invitations/counts        counts per status
 //	GET    /accounts/{account}/invitations/{id}          get
 //	POST   /accounts/{account}/invitations/{id}/resend   resend
-//	GET    /accounts/{account}/invitations/{id}/link     copy link
+//	POST   /accounts/{account}/invitations/{id}/link     copy link (recorded)
 //	POST   /accounts/{account}/invitations/{id}/regenerate
 //	PUT    /accounts/{account}/invitations/{id}/roles    update roles
 //	DELETE /accounts/{account}/invitations/{id}          revoke
@@ -85,7 +85,9 @@ var routes = []route{
 //
 // Invitations are the library's JSON plus "status" and "actions"; errors
 // are RFC 9457 problem details with a stable "code". Cross-origin browser
-// requests that change state are refused (http.CrossOriginProtection). It
+// requests that change state are refused (http.CrossOriginProtection). Copy
+// link is a POST because it is such a change (Service.CopyLink records it);
+// a method a path does not serve is not_found, as an unknown path. It
 // fails without cfg.Authorize: there is no default-open API.
 func NewAdmin(svc *invitations.Service, cfg AdminConfig) (http.Handler, error) {
 	if svc == nil {

@@ -148,10 +148,19 @@ func TestAdminStory(t *testing.T) {
 	assert.Equal(t, id, got["id"])
 	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
 
-	rec, link := w.call("GET", base+"/link", nil)
+	assert.NotContains(t, got, "link_copied_at", "the link only went by mail")
+	before := w.get(id)
+	requireProblem(t, first(w.call("GET", base+"/link", nil)), http.StatusNotFound, "not_found")
+	assert.Equal(t, before, w.get(id), "a GET never copies")
+
+	w.clock.Advance(time.Minute)
+	rec, link := w.call("POST", base+"/link", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, w.mailer.Last().Link, link["link"])
 	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+	_, got = w.call("GET", base, nil)
+	assert.Equal(t, w.clock.Now().Format(time.RFC3339), got["link_copied_at"], "the copy is recorded")
+	assert.Equal(t, float64(before.Version+1), got["version"])
 
 	w.clock.Advance(48 * time.Hour)
 	rec, resent := w.call("POST", base+"/resend", nil)
@@ -168,11 +177,12 @@ func TestAdminStory(t *testing.T) {
 	assert.Equal(t, "expired", got["status"], "status at the Service's clock")
 	assert.Equal(t, []any{"regenerate", "update_roles", "revoke"}, got["actions"])
 	requireProblem(t, first(w.call("POST", base+"/resend", nil)), http.StatusConflict, "invitation_expired")
-	requireProblem(t, first(w.call("GET", base+"/link", nil)), http.StatusConflict, "invitation_expired")
+	requireProblem(t, first(w.call("POST", base+"/link", nil)), http.StatusConflict, "invitation_expired")
 
 	rec, regenerated := w.call("POST", base+"/regenerate", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "pending", regenerated["status"])
+	assert.NotContains(t, regenerated, "link_copied_at", "the new link was never copied")
 	requireProblem(t, first(w.call("POST", base+"/regenerate", nil)), http.StatusConflict, "not_expired")
 
 	rec, revoked := w.call("DELETE", base, nil)
@@ -181,9 +191,20 @@ func TestAdminStory(t *testing.T) {
 	assert.Equal(t, []any{}, revoked["actions"], "an empty menu is [], not null")
 	requireProblem(t, first(w.call("DELETE", base, nil)), http.StatusConflict, "not_pending")
 
+	var kinds []invitations.EventKind
 	for _, e := range w.events.Load().([]invitations.Event) {
+		kinds = append(kinds, e.Kind)
 		assert.Equal(t, "grace@acme.test", e.Actor, "Authorize named the actor for %s", e.Kind)
 	}
+	assert.Contains(t, kinds, invitations.EventLinkCopied)
+}
+
+// get reads an invitation of acme from the Service.
+func (w *world) get(id string) *invitations.Invitation {
+	w.t.Helper()
+	inv, err := w.svc.Get(context.Background(), "acme", uuid.MustParse(id))
+	require.NoError(w.t, err)
+	return inv
 }
 
 func first(rec *httptest.ResponseRecorder, _ map[string]any) *httptest.ResponseRecorder { return rec }
@@ -269,12 +290,8 @@ func TestAdminErrors(t *testing.T) {
 	api, err := invitationshttp.NewAdmin(rotated, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
 	require.NoError(t, err)
 	for _, path := range []string{list + "/" + id + "/resend", list + "/" + id + "/link"} {
-		method := "POST"
-		if strings.HasSuffix(path, "/link") {
-			method = "GET"
-		}
 		rec := httptest.NewRecorder()
-		api.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		api.ServeHTTP(rec, httptest.NewRequest("POST", path, nil))
 		requireProblem(t, rec, 409, "link_retired")
 	}
 	rec = httptest.NewRecorder()
@@ -287,9 +304,11 @@ func TestAdminErrors(t *testing.T) {
 	require.NoError(t, err)
 	api, err = invitationshttp.NewAdmin(losing, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
 	require.NoError(t, err)
-	rec = httptest.NewRecorder()
-	api.ServeHTTP(rec, httptest.NewRequest("DELETE", list+"/"+id, nil))
-	requireProblem(t, rec, 409, "conflict")
+	for _, req := range []*http.Request{httptest.NewRequest("DELETE", list+"/"+id, nil), httptest.NewRequest("POST", list+"/"+id+"/link", nil)} {
+		rec = httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		requireProblem(t, rec, 409, "conflict")
+	}
 
 	// A broken store is a 500 that says nothing of the cause.
 	broken, err := invitations.New(failing{w.store}, w.mailer, invitations.Config{Secret: secret, AcceptURL: acceptURL})
@@ -363,6 +382,17 @@ func TestAdminRefusesCrossOriginWrites(t *testing.T) {
 	requireProblem(t, rec, 403, "forbidden")
 	assert.Zero(t, w.store.Len())
 	assert.Zero(t, w.authz.Load(), "refused before anything else")
+
+	// Copying a link is a write too: another site cannot make it.
+	id := w.invite("ada@example.com")["id"].(string)
+	req = httptest.NewRequest("POST", "/accounts/acme/invitations/"+id+"/link", nil)
+	req.Header.Set("Authorization", "Bearer grace")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec = httptest.NewRecorder()
+	w.admin.ServeHTTP(rec, req)
+	requireProblem(t, rec, 403, "forbidden")
+	assert.NotContains(t, rec.Body.String(), "token=")
+	assert.True(t, w.get(id).LinkCopiedAt.IsZero(), "nothing recorded")
 
 	req = httptest.NewRequest("GET", "/accounts/acme/invitations", nil)
 	req.Header.Set("Authorization", "Bearer grace")

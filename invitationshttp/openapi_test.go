@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -78,6 +79,23 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 			}
 		}
 		assert.True(t, found, "%s is described under %d", k.code, k.status)
+	}
+}
+
+// TestOpenAPIDescribesEveryField: the Invitation schema names every field
+// of the library's JSON, so that a new field cannot go undescribed.
+func TestOpenAPIDescribesEveryField(t *testing.T) {
+	var doc openAPIDoc
+	require.NoError(t, json.Unmarshal(openAPI, &doc))
+	described := doc.Components.Schemas["Invitation"].Properties
+	typ := reflect.TypeFor[invitations.Invitation]()
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		_, ok := described[name]
+		assert.True(t, ok, "the Invitation schema lacks %s", name)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,7 +23,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			require.NoError(t, s.Migrate(context.Background()), "a second Migrate is a no-op")
 			var n int
 			require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_migrations").Scan(&n))
-			assert.Equal(t, 6, n, "each migration recorded once")
+			assert.Equal(t, 7, n, "each migration recorded once")
 		})
 	}
 }
@@ -46,7 +47,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			}
 			var n int
 			require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_migrations").Scan(&n))
-			assert.Equal(t, 6, n)
+			assert.Equal(t, 7, n)
 		})
 	}
 }
@@ -59,11 +60,48 @@ func TestCustomTableName(t *testing.T) {
 			var n int
 			require.NoError(t, db.QueryRow("SELECT count(*) FROM team_invites").Scan(&n))
 			require.NoError(t, db.QueryRow("SELECT count(*) FROM team_invites_migrations").Scan(&n))
-			assert.Equal(t, 6, n)
+			assert.Equal(t, 7, n)
 			_, err := s.Get(context.Background(), "acme", [16]byte{})
 			require.ErrorIs(t, err, invitations.ErrNotFound)
 			_, err = db.Query("SELECT count(*) FROM invitations")
 			require.Error(t, err, "nothing is created under the default name")
+		})
+	}
+}
+
+// TestLinkCopiedMigrationKeepsRows: migration 007 adds link_copied_at to a
+// table that already holds invitations; they read back as they were, never
+// copied.
+func TestLinkCopiedMigrationKeepsRows(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, db := b.newStore(t)
+			svc, err := invitations.New(s, invitations.MailerFunc(func(context.Context, invitations.Message) error { return nil }),
+				invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept"})
+			require.NoError(t, err)
+			inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Name: "Ada", Roles: []string{"admin"},
+				Metadata: map[string]string{"locale": "de"}})
+			require.NoError(t, err)
+			_, err = svc.CopyLink(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			before, err := s.Get(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			require.False(t, before.LinkCopiedAt.IsZero())
+
+			// Back to the schema of migration 006, the row still in it.
+			_, err = db.ExecContext(ctx, "ALTER TABLE invitations DROP COLUMN link_copied_at")
+			require.NoError(t, err)
+			_, err = db.ExecContext(ctx, "DELETE FROM invitations_migrations WHERE version = 7")
+			require.NoError(t, err)
+
+			require.NoError(t, s.Migrate(ctx))
+			after, err := s.Get(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			assert.True(t, after.LinkCopiedAt.IsZero(), "NULL reads as never copied")
+			before.LinkCopiedAt = time.Time{}
+			assert.Equal(t, before, after, "every other column is kept")
 		})
 	}
 }
@@ -97,7 +135,7 @@ func TestMigrationsFilesAreTheSchema(t *testing.T) {
 	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.SQLite} {
 		files, err := fs.Glob(sqlstore.Migrations(d), "*.sql")
 		require.NoError(t, err)
-		require.Equal(t, []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql"}, files, d.String())
+		require.Equal(t, []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql", "007_link_copied.sql"}, files, d.String())
 		body, err := fs.ReadFile(sqlstore.Migrations(d), files[0])
 		require.NoError(t, err)
 		assert.Contains(t, string(body), "CREATE UNIQUE INDEX invitations_pending_email_key")
@@ -107,7 +145,7 @@ func TestMigrationsFilesAreTheSchema(t *testing.T) {
 
 	// Applying the files by hand, as goose would, gives a working store.
 	db := openSQLite(t)
-	for _, name := range []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql"} {
+	for _, name := range []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql", "007_link_copied.sql"} {
 		body, err := fs.ReadFile(sqlstore.Migrations(sqlstore.SQLite), name)
 		require.NoError(t, err)
 		_, err = db.Exec(string(body))

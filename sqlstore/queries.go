@@ -10,17 +10,17 @@ import (
 const columns = "id, account_id, email, name, roles, invited_by, metadata, state, " +
 	"created_at, sent_at, expires_at, accepted_at, declined_at, revoked_at, send_count, version, " +
 	"delivery_due, delivery_attempts, delivery_last_error, delivery_next_at, delivered_at, delivery_failed_at, " +
-	"delivery_reminded_at, key_id, token_nonce, token_hash"
+	"delivery_reminded_at, link_copied_at, key_id, token_nonce, token_hash"
 
 // jsonRecord types the columns of a batch sent as JSON (see batchRow).
 const jsonRecord = "id uuid, account_id text, email text, name text, roles text, invited_by text, metadata text, state text, " +
 	"created_at timestamptz, sent_at timestamptz, expires_at timestamptz, accepted_at timestamptz, declined_at timestamptz, " +
 	"revoked_at timestamptz, send_count integer, version bigint, delivery_due text, delivery_attempts integer, " +
 	"delivery_last_error text, delivery_next_at timestamptz, delivered_at timestamptz, delivery_failed_at timestamptz, " +
-	"delivery_reminded_at timestamptz, key_id text, token_nonce text, token_hash text"
+	"delivery_reminded_at timestamptz, link_copied_at timestamptz, key_id text, token_nonce text, token_hash text"
 
 // columnCount is how many columns there are.
-const columnCount = 26
+const columnCount = 27
 
 // updated are the columns Update writes, in rowValues order minus the
 // immutable id, account_id, email and created_at; the last three are the
@@ -30,7 +30,7 @@ var updated = []string{
 	"sent_at", "expires_at", "accepted_at", "declined_at", "revoked_at",
 	"send_count", "version",
 	"delivery_due", "delivery_attempts", "delivery_last_error", "delivery_next_at", "delivered_at", "delivery_failed_at",
-	"delivery_reminded_at", "key_id", "token_nonce", "token_hash",
+	"delivery_reminded_at", "link_copied_at", "key_id", "token_nonce", "token_hash",
 }
 
 const tokenColumns = 3

@@ -146,7 +146,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 }
 
 // createChunk is how many rows one INSERT of CreateMany carries: on
-// SQLite, 25 parameters a row stay within its limit of 32,766; on
+// SQLite, 27 parameters a row stay within its limit of 32,766; on
 // PostgreSQL, one JSON parameter of 400 rows was as fast as 1,000.
 const createChunk = 400
 
@@ -328,6 +328,7 @@ type batchRow struct {
 	DeliveredAt       *time.Time `json:"delivered_at"`
 	DeliveryFailedAt  *time.Time `json:"delivery_failed_at"`
 	DeliveryReminded  *time.Time `json:"delivery_reminded_at"`
+	LinkCopiedAt      *time.Time `json:"link_copied_at"`
 	KeyID             string     `json:"key_id"`
 	TokenNonce        []byte     `json:"token_nonce"`
 	TokenHash         []byte     `json:"token_hash"`
@@ -355,8 +356,8 @@ func newBatchRow(inv *invitations.Invitation) batchRow {
 		SendCount: inv.SendCount, Version: inv.Version,
 		DeliveryDue: string(d.Due), DeliveryAttempts: d.Attempts, DeliveryLastError: d.LastError,
 		DeliveryNextAt: at(d.NextAttempt), DeliveredAt: at(d.DeliveredAt), DeliveryFailedAt: at(d.FailedAt),
-		DeliveryReminded: at(d.RemindedAt),
-		KeyID:            inv.Token.KeyID, TokenNonce: inv.Token.Nonce, TokenHash: inv.Token.Hash,
+		DeliveryReminded: at(d.RemindedAt), LinkCopiedAt: at(inv.LinkCopiedAt),
+		KeyID: inv.Token.KeyID, TokenNonce: inv.Token.Nonce, TokenHash: inv.Token.Hash,
 	}
 }
 
@@ -420,9 +421,9 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
 	row := s.rowValues(inv)
 	// rowValues is in column order: 0-2 id, account_id, email; 3-7 name to
-	// state; 8 created_at; 9-22 sent_at to delivery_reminded_at; 23-25 the token.
-	keep := append(row[3:8:8], row[9:23]...)
-	keep = append(keep, row[0], row[1], expectedVersion, row[25])
+	// state; 8 created_at; 9-23 sent_at to link_copied_at; 24-26 the token.
+	keep := append(row[3:8:8], row[9:24]...)
+	keep = append(keep, row[0], row[1], expectedVersion, row[26])
 	if n, err := s.updateRows(ctx, s.q.updateKeepToken, keep); err != nil || n == 1 {
 		return err
 	}
@@ -594,7 +595,7 @@ func (s *Store) rowValues(inv *invitations.Invitation) []any {
 		inv.SendCount, inv.Version,
 		string(inv.Delivery.Due), inv.Delivery.Attempts, inv.Delivery.LastError,
 		d.timeValue(inv.Delivery.NextAttempt), d.timeValue(inv.Delivery.DeliveredAt), d.timeValue(inv.Delivery.FailedAt),
-		d.timeValue(inv.Delivery.RemindedAt),
+		d.timeValue(inv.Delivery.RemindedAt), d.timeValue(inv.LinkCopiedAt),
 		inv.Token.KeyID, []byte(inv.Token.Nonce), []byte(inv.Token.Hash),
 	}
 }
@@ -636,7 +637,7 @@ func scan(row rowScanner) (*invitations.Invitation, error) {
 		&inv.SendCount, &inv.Version,
 		&due, &inv.Delivery.Attempts, &inv.Delivery.LastError,
 		timeColumn{&inv.Delivery.NextAttempt}, timeColumn{&inv.Delivery.DeliveredAt}, timeColumn{&inv.Delivery.FailedAt},
-		timeColumn{&inv.Delivery.RemindedAt},
+		timeColumn{&inv.Delivery.RemindedAt}, timeColumn{&inv.LinkCopiedAt},
 		&inv.Token.KeyID, &nonce, &hash)
 	if scanErr != nil {
 		return nil, scanErr

@@ -142,6 +142,37 @@ func TestTxRollbackLeavesTheLinkWorking(t *testing.T) {
 	})
 }
 
+// TestTxCopyLinkFollowsTheTransaction: the record of a copy made inside
+// the host's transaction rolls back or commits with it.
+func TestTxCopyLinkFollowsTheTransaction(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		inv, _ := r.invite(t, "ada@example.com")
+
+		tx, svc := r.begin(t)
+		_, err := svc.CopyLink(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+		got, err := r.svc.Get(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		assert.True(t, got.LinkCopiedAt.IsZero(), "rolled back")
+		assert.Equal(t, inv.Version, got.Version)
+
+		r.clock.Advance(time.Minute)
+		tx, svc = r.begin(t)
+		link, err := svc.CopyLink(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+		got, err = r.svc.Get(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, r.clock.Now(), got.LinkCopiedAt, "committed")
+		assert.Equal(t, inv.Version+1, got.Version)
+		token, err := invitationstest.TokenFromLink(link)
+		require.NoError(t, err)
+		_, err = r.svc.Lookup(ctx, token)
+		require.NoError(t, err, "the copied link is the working one")
+	})
+}
+
 // TestTxInviteRolledBackLeavesNothing: no row, nothing mailed, now or by
 // a later DeliverDue.
 func TestTxInviteRolledBackLeavesNothing(t *testing.T) {
@@ -274,6 +305,7 @@ func TestTxEveryCall(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, invitations.StatusDeclined, declined.State)
 		assert.Equal(t, []string{"admin"}, declined.Roles)
+		assert.False(t, declined.LinkCopiedAt.IsZero(), "the copy was stored in the transaction")
 		report, err := r.svc.DeliverDue(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, 1, report.Delivered, "only the regenerated link is still wanted")

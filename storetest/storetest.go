@@ -148,6 +148,7 @@ func requireSame(t *testing.T, want, got *invitations.Invitation) {
 		{"AcceptedAt", want.AcceptedAt, got.AcceptedAt},
 		{"DeclinedAt", want.DeclinedAt, got.DeclinedAt},
 		{"RevokedAt", want.RevokedAt, got.RevokedAt},
+		{"LinkCopiedAt", want.LinkCopiedAt, got.LinkCopiedAt},
 	} {
 		assert.True(t, pair.want.Equal(pair.got), "%s: wrote %s, read %s", pair.name, pair.want, pair.got)
 		assert.Equal(t, pair.want.IsZero(), pair.got.IsZero(), "%s: zero time must read back zero", pair.name)
@@ -183,6 +184,7 @@ func testRoundTrip(t *testing.T, s invitations.Store) {
 		Due: invitations.MessageResend, Attempts: 2, LastError: "smtp: 451 try again later",
 		NextAttempt: base.Add(time.Minute + 9*time.Microsecond), DeliveredAt: base.Add(time.Second),
 	}
+	inv.LinkCopiedAt = base.Add(2*time.Minute + 11*time.Microsecond)
 	create(t, s, inv)
 	got, err := s.Get(ctx, "acct-1", inv.ID)
 	require.NoError(t, err)
@@ -283,6 +285,7 @@ func testUpdateCAS(t *testing.T, s invitations.Store) {
 	inv := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
 	next := inv.Clone()
 	next.Roles, next.ExpiresAt, next.SendCount, next.Version = []string{"viewer"}, base.Add(9*24*time.Hour), 2, 2
+	next.LinkCopiedAt = base.Add(time.Hour + 5*time.Microsecond)
 	require.NoError(t, s.Update(ctx, next, 1))
 	got, err := s.Get(ctx, "acct-1", inv.ID)
 	require.NoError(t, err)
@@ -302,9 +305,11 @@ func testUpdateCAS(t *testing.T, s invitations.Store) {
 
 func testUpdateTokenHash(t *testing.T, s invitations.Store) {
 	ctx := context.Background()
-	inv := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
+	copied := fixture(t, "acct-1", "ada@example.com", 0)
+	copied.LinkCopiedAt = base.Add(time.Minute)
+	inv := create(t, s, copied)
 	next := inv.Clone()
-	next.Token, next.Version = material(t), 2
+	next.Token, next.Version, next.LinkCopiedAt = material(t), 2, time.Time{} // as Regenerate does
 	require.NoError(t, s.Update(ctx, next, 1))
 	_, err := s.GetByTokenHash(ctx, inv.Token.Hash)
 	require.ErrorIs(t, err, invitations.ErrNotFound, "the replaced hash must no longer find the invitation")
@@ -759,7 +764,11 @@ func testCreateMany(t *testing.T, s invitations.Store) {
 
 	var batch []*invitations.Invitation
 	for i := range 450 {
-		batch = append(batch, fixture(t, "acct-1", fmt.Sprintf("u%03d@example.com", i), time.Duration(i)*time.Microsecond))
+		row := fixture(t, "acct-1", fmt.Sprintf("u%03d@example.com", i), time.Duration(i)*time.Microsecond)
+		if i%3 == 0 {
+			row.LinkCopiedAt = row.CreatedAt.Add(time.Minute)
+		}
+		batch = append(batch, row)
 	}
 	clash := fixture(t, "acct-1", "held@example.com", time.Second)
 	twin := fixture(t, "acct-1", "u007@example.com", time.Second)

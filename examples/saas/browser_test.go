@@ -176,6 +176,10 @@ func TestBrowserStory(t *testing.T) {
 	assert.True(t, strings.HasPrefix(firstLink, base+"/invitations/accept?token="), firstLink)
 	s.screenshot("link-copied")
 	s.do(chromedp.Click(chromedp.CSS(`#copy-link [data-close]`)))
+	page, err := a.svc.List(context.Background(), invitations.ListQuery{AccountID: accountID, Search: ada})
+	require.NoError(t, err)
+	require.Len(t, page.Invitations, 1)
+	assert.False(t, page.Invitations[0].LinkCopiedAt.IsZero(), "the copy is recorded: the link went by hand")
 
 	// Right after the invite the limits' cooldown holds Resend back: the
 	// menu says until when, without trying.

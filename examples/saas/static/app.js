@@ -145,7 +145,7 @@ async function act(action, inv) {
   try {
     switch (action) {
       case 'copy_link': {
-        const { link } = await call('GET', path + '/link');
+        const { link } = await call('POST', path + '/link');
         $('#link-value').value = link;
         $('#copy-status').textContent = '';
         $('#copy-link').showModal();
