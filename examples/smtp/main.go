@@ -54,6 +54,7 @@ func run(out io.Writer, cfg smtpmailer.Config, web string) error {
 	if err != nil {
 		return err
 	}
+	defer mailer.Close() // the connections it kept for the next message
 	if err := story.Run(out, memstore.New(), "acme", mailer); err != nil {
 		return err
 	}
