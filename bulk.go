@@ -124,7 +124,7 @@ func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.
 		err := ls.LockAccount(ctx, account, func(ctx context.Context, st LimitStore) error {
 			return s.createWithin(ctx, st, account, now, batch, which, errs)
 		})
-		if err == nil {
+		if err == nil || s.accountLanded(ctx, err, batch, which, errs) {
 			continue
 		}
 		if k == 0 {
@@ -141,6 +141,18 @@ func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.
 		return errs, nil
 	}
 	return errs, nil
+}
+
+// accountLanded tells whether an account's rows, whose LockAccount failed
+// with err, were committed after all (see landed): createWithin had
+// reported every row, and one row it stored tells.
+func (s *Service) accountLanded(ctx context.Context, err error, batch []*Invitation, which []int, errs []error) bool {
+	for _, i := range which {
+		if errs[i] == nil {
+			return s.landed(ctx, err, batch[i])
+		}
+	}
+	return false
 }
 
 // createWithin stores the rows which of batch, all of one account whose

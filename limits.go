@@ -301,6 +301,14 @@ func (w storeWrite) to(ctx context.Context, st Store) error {
 // and records the mails it made due. A write no counted limit concerns is
 // made on the Service's store, without the lock.
 func (s *Service) limited(ctx context.Context, accountID string, now time.Time, n need, w storeWrite) error {
+	err := s.limitedWrite(ctx, accountID, now, n, w)
+	if err != nil && s.landed(ctx, err, w.inv) {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) limitedWrite(ctx context.Context, accountID string, now time.Time, n need, w storeWrite) error {
 	if !s.limits.concern(n) {
 		return w.to(ctx, s.store)
 	}

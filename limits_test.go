@@ -11,6 +11,7 @@ import (
 
 	"github.com/invitekit/invitations"
 	"github.com/invitekit/invitations/internal/limitsuite"
+	"github.com/invitekit/invitations/invitationstest"
 	"github.com/invitekit/invitations/memstore"
 )
 
@@ -108,4 +109,59 @@ func TestActionsFollowTheCooldown(t *testing.T) {
 	require.ErrorIs(t, err, invitations.ErrRateLimited)
 	long.clock.Advance(30 * time.Minute)
 	assert.Equal(t, invitations.ActionRegenerate, long.svc.Actions(short)[0])
+}
+
+// lostReply is a LimitStore whose LockAccount commits and then reports
+// failure, as a database does whose reply to COMMIT never arrived (the
+// context ended while it was on its way); for the accounts in lose only.
+type lostReply struct {
+	*memstore.Store
+	lose, down map[string]bool
+}
+
+var errReplyLost = errors.New("commit: context deadline exceeded")
+
+func (s lostReply) LockAccount(ctx context.Context, accountID string, fn func(context.Context, invitations.LimitStore) error) error {
+	if s.down[accountID] {
+		return errReplyLost // nothing committed
+	}
+	if err := s.Store.LockAccount(ctx, accountID, fn); err != nil || !s.lose[accountID] {
+		return err
+	}
+	return errReplyLost
+}
+
+// TestLostCommitReplyIsNotAFailure: a write whose commit landed although
+// its reply was lost is reported as stored, so that what a call returns is
+// what the store holds: Invite returns the invitation, InviteMany its rows.
+func TestLostCommitReplyIsNotAFailure(t *testing.T) {
+	ctx := context.Background()
+	store := lostReply{memstore.New(), map[string]bool{"acct-2": true}, map[string]bool{"acct-3": true}}
+	mailer := invitationstest.NewMailer()
+	svc, err := invitations.New(store, mailer, invitations.Config{
+		Secret: secretA, AcceptURL: acceptURL, Limits: invitations.Limits{MailsPerAccountPerDay: 10},
+	})
+	require.NoError(t, err)
+	inv, err := svc.Invite(ctx, input("acct-2", "ada@example.com"))
+	require.NoError(t, err, "stored, so not a failure")
+	require.NotNil(t, inv)
+	assert.Len(t, mailer.Messages(), 1)
+
+	results, err := svc.InviteMany(ctx, []invitations.InviteInput{input("acct-1", "a@example.com"), input("acct-2", "b@example.com")})
+	require.NoError(t, err)
+	for _, r := range results {
+		require.NoError(t, r.Err)
+		require.NotNil(t, r.Invitation)
+		_, err := svc.Get(ctx, r.Invitation.AccountID, r.Invitation.ID)
+		require.NoError(t, err)
+	}
+
+	// A write that did not land stays a failure.
+	_, err = svc.Invite(ctx, input("acct-3", "cy@example.com"))
+	require.ErrorIs(t, err, errReplyLost)
+	results, err = svc.InviteMany(ctx, []invitations.InviteInput{input("acct-1", "c@example.com"), input("acct-3", "d@example.com")})
+	require.NoError(t, err)
+	require.NoError(t, results[0].Err)
+	require.ErrorIs(t, results[1].Err, errReplyLost)
+	assert.Equal(t, 4, store.Len())
 }

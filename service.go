@@ -831,6 +831,43 @@ func (s *Service) message(ctx context.Context, host *hostAnswers, kind MessageKi
 	}, nil
 }
 
+// landedCheckTimeout bounds the read that tells whether a failed write
+// was stored after all (see landed).
+const landedCheckTimeout = 5 * time.Second
+
+// landed tells whether the write of inv, whose call failed with err, was
+// stored after all. A store can lose the reply to a write it made: a
+// context that ends while a COMMIT is on its way makes the driver stop
+// waiting for an answer the database may still give. What a call returns
+// must be what the store holds, so such a failure is checked by reading
+// the invitation back, on a context that outlives the caller's by a few
+// seconds. An error that names a rule (a documented sentinel) is never a
+// write that landed, and inside a caller's transaction the caller's
+// commit decides.
+func (s *Service) landed(ctx context.Context, err error, inv *Invitation) bool {
+	if s.inTx || isSentinel(err) {
+		return false
+	}
+	check, cancel := context.WithTimeout(context.WithoutCancel(ctx), landedCheckTimeout)
+	defer cancel()
+	got, getErr := s.store.Get(check, inv.AccountID, inv.ID)
+	return getErr == nil && got.Version == inv.Version && got.State == inv.State &&
+		got.SentAt.Equal(inv.SentAt) && got.Delivery.NextAttempt.Equal(inv.Delivery.NextAttempt)
+}
+
+// storeSentinels are the errors a Store documents: each names a rule, not
+// a failure.
+var storeSentinels = []error{ErrNotFound, ErrAlreadyInvited, ErrConflict, ErrInvalidInput, ErrRateLimited, ErrTooManyPending}
+
+func isSentinel(err error) bool {
+	for _, known := range storeSentinels {
+		if errors.Is(err, known) {
+			return true
+		}
+	}
+	return false
+}
+
 // storeError passes the Store's documented sentinels through and marks
 // anything else as a store failure, once.
 func storeError(err error) error {
@@ -838,10 +875,8 @@ func storeError(err error) error {
 	if errors.As(err, &marked) {
 		return err
 	}
-	for _, known := range []error{ErrNotFound, ErrAlreadyInvited, ErrConflict, ErrInvalidInput, ErrRateLimited, ErrTooManyPending} {
-		if errors.Is(err, known) {
-			return err
-		}
+	if isSentinel(err) {
+		return err
 	}
 	return &storeFailure{err}
 }

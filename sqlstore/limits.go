@@ -60,7 +60,9 @@ func buildLimitQueries(d Dialect, table string) limitQueries {
 // other accounts, and readers, are not held up. SQLite holds its one write
 // lock for the transaction.
 func (s *Store) LockAccount(ctx context.Context, accountID string, fn func(context.Context, invitations.LimitStore) error) error {
-	return s.atomically(ctx, "lock account", func(st *Store) error {
+	// Whether fn's writes landed after a failed COMMIT is for the caller
+	// to find out: only it knows what fn wrote.
+	return s.atomically(ctx, "lock account", nil, func(st *Store) error {
 		if err := st.lockAccount(ctx, accountID); err != nil {
 			return err
 		}

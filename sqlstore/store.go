@@ -180,7 +180,22 @@ func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) 
 		sorted[j] = invs[i]
 	}
 	sortedErrs := make([]error, len(invs))
-	err := s.atomically(ctx, "create many", func(st *Store) error {
+	// A commit can fail while the database commits all the same (the
+	// context ended with COMMIT on its way): then one row inserted in the
+	// transaction tells.
+	landed := func(ctx context.Context) (bool, error) {
+		for j, inv := range sorted {
+			if sortedErrs[j] == nil {
+				_, err := s.Get(ctx, inv.AccountID, inv.ID)
+				if errors.Is(err, invitations.ErrNotFound) {
+					return false, nil
+				}
+				return err == nil, err
+			}
+		}
+		return false, nil
+	}
+	err := s.atomically(ctx, "create many", landed, func(st *Store) error {
 		for start := 0; start < len(sorted); start += createChunk {
 			chunk := sorted[start:min(start+createChunk, len(sorted))]
 			if err := st.createChunk(ctx, chunk, sortedErrs[start:]); err != nil {
@@ -202,7 +217,13 @@ func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) 
 // atomically runs fn on a Store bound to one transaction: the caller's on
 // a Store from WithTx, else one of its own, committed when fn returns nil
 // and rolled back otherwise. fn's error is returned as is.
-func (s *Store) atomically(ctx context.Context, op string, fn func(st *Store) error) error {
+//
+// A failed COMMIT does not always mean nothing was committed: a context
+// that ends while the COMMIT is on its way makes the driver give up
+// waiting for a reply the server may still send. When landed is not nil
+// it is asked then, on a context that outlives the caller's by a few
+// seconds, and a commit it finds is a success.
+func (s *Store) atomically(ctx context.Context, op string, landed func(context.Context) (bool, error), fn func(st *Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
@@ -215,10 +236,21 @@ func (s *Store) atomically(ctx context.Context, op string, fn func(st *Store) er
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if landed != nil {
+			check, cancel := context.WithTimeout(context.WithoutCancel(ctx), landedCheckTimeout)
+			defer cancel()
+			if ok, _ := landed(check); ok {
+				return nil
+			}
+		}
 		return fail(ctx, op+": commit", err)
 	}
 	return nil
 }
+
+// landedCheckTimeout bounds the read that tells whether a failed COMMIT
+// committed after all.
+const landedCheckTimeout = 5 * time.Second
 
 func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation, errs []error) error {
 	rows, err := s.insertBatch(ctx, chunk)
