@@ -22,7 +22,11 @@ const DefaultMaxBodyBytes = 64 << 10
 // AdminConfig configures the admin API. Authorize is required.
 type AdminConfig struct {
 	// Authorize decides whether the request may act on the account; it
-	// runs before anything else, the body included. A nil error allows;
+	// runs before anything else, the body included. The library treats
+	// accountID as an opaque string: compare it with your own account IDs
+	// as strings, never after parsing it (an Atoi would make "1", "01" and
+	// "+1" three tenants of one account, each with its own pending
+	// invitations and quota). A nil error allows;
 	// an error matching ErrUnauthenticated gives 401, any other error 403.
 	// It may name the acting admin for the audit events by replacing the
 	// request's context:
@@ -60,6 +64,7 @@ var routes = []route{
 	{"POST", "/accounts/{account}/invitations/bulk", (*admin).bulk},
 	{"GET", "/accounts/{account}/invitations", (*admin).list},
 	{"GET", "/accounts/{account}/invitations/counts", (*admin).counts},
+	{"GET", "/accounts/{account}/roles", (*admin).accountRoles},
 	{"GET", "/accounts/{account}/invitations/{id}", (*admin).get},
 	{"POST", "/accounts/{account}/invitations/{id}/resend", (*admin).resend},
 	{"POST", "/accounts/{account}/invitations/{id}/link", (*admin).link},
@@ -75,6 +80,7 @@ var routes = []route{
 //	POST   /accounts/{account}/invitations/bulk          invite many (207, a result per row)
 //	GET    /accounts/{account}/invitations               list (?status=&search=&limit=&after=)
 //	GET    /accounts/{account}/invitations/counts        counts per status
+//	GET    /accounts/{account}/roles                     the account's roles (Config.Roles)
 //	GET    /accounts/{account}/invitations/{id}          get
 //	POST   /accounts/{account}/invitations/{id}/resend   resend
 //	POST   /accounts/{account}/invitations/{id}/link     copy link (recorded)
@@ -319,6 +325,22 @@ func (a *admin) counts(w http.ResponseWriter, r *http.Request, account string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, counts)
+}
+
+// accountRoles serves the roles Config.Roles lists, for the form's role
+// picker; without the hook there is no list (any role goes): 404.
+func (a *admin) accountRoles(w http.ResponseWriter, r *http.Request, account string) {
+	roles, err := a.svc.Roles(r.Context(), account)
+	switch {
+	case err != nil:
+		writeProblem(w, problemFor(err))
+	case roles == nil:
+		p := problemNotFound.problem()
+		p.Detail = "This API has no list of roles: any role is accepted."
+		writeProblem(w, p)
+	default:
+		writeJSON(w, http.StatusOK, map[string][]string{"roles": roles})
+	}
 }
 
 func (a *admin) get(w http.ResponseWriter, r *http.Request, account string) {
