@@ -2,35 +2,29 @@ package main
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"html/template"
 	"io/fs"
-	"log"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/invitekit/invitations"
-	"github.com/invitekit/invitations/invitationshttp"
 	"github.com/invitekit/invitations/sqlstore"
 )
 
-// The demo has one account and one admin, Grace, signed in for good.
+// The demo's account, its admin, and a user of another account.
 const (
 	accountID   = "acme"
 	accountName = "Acme Inc."
 	adminEmail  = "grace@acme.test"
 	adminName   = "Grace Hopper"
+	otherEmail  = "linus@example.com" // a user of Globex, not of Acme
 )
 
 //go:embed static
@@ -42,6 +36,7 @@ type config struct {
 	baseURL string     // where the browser reaches the app, e.g. http://127.0.0.1:8080
 	mailer  *smtpRelay // nil: mail only to the outbox panel
 	secret  []byte
+	every   time.Duration // how often the worker delivers due mail
 }
 
 // app is the demo SaaS: the Users page, the admin API, the invitee page.
@@ -51,8 +46,20 @@ type app struct {
 	svc    *invitations.Service
 	clock  *demoClock
 	outbox *outbox
+	secret []byte // signs session cookies
 	mux    *http.ServeMux
 }
+
+// schema is the app's own tables: accounts and their groups, users, and
+// who is a member of which account.
+const schema = `
+CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS account_groups (account_id TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (account_id, name));
+CREATE TABLE IF NOT EXISTS users (email TEXT PRIMARY KEY, name TEXT NOT NULL, password_hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS members (account_id TEXT NOT NULL, email TEXT NOT NULL, roles TEXT NOT NULL,
+	joined_at TEXT NOT NULL, PRIMARY KEY (account_id, email));
+INSERT OR IGNORE INTO accounts VALUES ('acme', 'Acme Inc.'), ('globex', 'Globex');
+INSERT OR IGNORE INTO account_groups VALUES ('acme', 'Admin'), ('acme', 'Billing'), ('acme', 'Member'), ('globex', 'Member');`
 
 func newApp(ctx context.Context, cfg config) (*app, error) {
 	store, err := sqlstore.New(cfg.db, sqlstore.SQLite)
@@ -62,164 +69,135 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if err := store.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := cfg.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS members (
-		account_id TEXT NOT NULL, email TEXT NOT NULL, name TEXT NOT NULL, roles TEXT NOT NULL,
-		password_hash BLOB NOT NULL, joined_at TEXT NOT NULL, PRIMARY KEY (account_id, email))`); err != nil {
+	if _, err := cfg.db.ExecContext(ctx, schema); err != nil {
 		return nil, err
 	}
-	a := &app{db: cfg.db, store: store, clock: &demoClock{}, outbox: &outbox{relay: cfg.mailer}, mux: http.NewServeMux()}
-	if err := a.addMember(ctx, cfg.db, accountID, adminEmail, adminName, []string{"Admin"}, "grace"); err != nil && !strings.Contains(err.Error(), "UNIQUE") {
+	key := sha256.Sum256(append([]byte("demo session key "), cfg.secret...))
+	a := &app{db: cfg.db, store: store, clock: &demoClock{}, outbox: &outbox{relay: cfg.mailer}, secret: key[:], mux: http.NewServeMux()}
+	if err := a.seedUser(ctx, accountID, adminEmail, adminName, "Admin", "grace"); err != nil {
 		return nil, err
 	}
-	a.svc, err = invitations.New(store, a.outbox, invitations.Config{
-		Secret:    cfg.secret,
-		AcceptURL: strings.TrimSuffix(cfg.baseURL, "/") + "/invitations/accept",
-		Now:       a.clock.Now,
-		// An invitation form is a known spam vector (sign up, then
-		// "invite" thousands of strangers): 500 mails a day per account,
-		// a minute between two mails of one invitation, 10,000 working
-		// links per account.
-		Limits: invitations.RecommendedLimits,
-		IsMember: func(ctx context.Context, account, email string) (bool, error) {
-			var n int
-			err := cfg.db.QueryRowContext(ctx, "SELECT count(*) FROM members WHERE account_id = ? AND email = ?", account, email).Scan(&n)
-			return n > 0, err
-		},
-	})
-	if err != nil {
+	if err := a.seedUser(ctx, "globex", otherEmail, "Linus Torvalds", "Member", "linus"); err != nil {
 		return nil, err
 	}
-	admin, err := invitationshttp.NewAdmin(a.svc, invitationshttp.AdminConfig{
-		Authorize: func(r *http.Request, account string) error {
-			if account != accountID { // a real app checks its session here
-				return errors.New("not an admin of this account")
-			}
-			*r = *r.WithContext(invitations.WithActor(r.Context(), adminEmail))
-			return nil
-		},
-		InvitedBy: func(*http.Request) string { return adminName },
-	})
-	if err != nil {
-		return nil, err
-	}
-	invitee, err := invitationshttp.NewInvitee(a.svc, invitationshttp.InviteeConfig{SignInURL: "/", Accept: a.register})
-	if err != nil {
+	if err := a.wire(ctx, cfg); err != nil {
 		return nil, err
 	}
 	assets, _ := fs.Sub(static, "static")
-	a.mux.Handle("/", pageHeaders(http.FileServerFS(assets)))
-	a.mux.Handle("/api/", http.StripPrefix("/api", admin))
-	a.mux.Handle("/invitations/accept", invitee)
-	a.mux.HandleFunc("GET /demo/members", a.members)
-	a.mux.HandleFunc("GET /demo/outbox", a.outbox.serve)
-	a.mux.HandleFunc("GET /demo/clock", a.showClock)
-	a.mux.Handle("POST /demo/clock", http.NewCrossOriginProtection().Handler(http.HandlerFunc(a.advanceClock)))
-	return a, nil
-}
-
-func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
-
-// deliverLoop runs DeliverDue every interval until ctx ends, as a host
-// schedules it: it sends what bulk invitations left due, and retries what
-// failed.
-func (a *app) deliverLoop(ctx context.Context, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if _, err := a.svc.DeliverDue(ctx); err != nil && ctx.Err() == nil {
-				log.Printf("delivering due mail: %v", err)
-			}
-		}
-	}
-}
-
-// pageHeaders: the Users page is read-only and runs only its own script
-// and style.
-func pageHeaders(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	files := http.FileServerFS(assets)
+	a.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		h.ServeHTTP(w, r)
-	})
-}
-
-// register is the product's step before accepting: the invitee picks a
-// name and a password and agrees to the terms; then the acceptance and
-// the new member commit together, or not at all.
-func (a *app) register(w http.ResponseWriter, r *http.Request, acc *invitationshttp.Acceptance) {
-	inv := acc.Invitation
-	first, last, _ := strings.Cut(inv.Name, " ")
-	form := registration{Hidden: acc.Hidden(), AccountName: inv.AccountName(), Email: inv.Email,
-		First: r.PostForm.Get("first_name"), Last: r.PostForm.Get("last_name")}
-	if r.PostForm.Get("step") != "register" {
-		form.First, form.Last = first, last
-		renderRegistration(w, http.StatusOK, form)
-		return
-	}
-	password := r.PostForm.Get("password")
-	switch {
-	case strings.TrimSpace(form.First) == "" || strings.TrimSpace(form.Last) == "":
-		form.Problem = "Please enter your first and last name."
-	case len(password) < 8:
-		form.Problem = "Your password needs at least 8 characters."
-	case r.PostForm.Get("terms") != "on":
-		form.Problem = "Please accept the terms of service."
-	}
-	if form.Problem != "" {
-		renderRegistration(w, http.StatusUnprocessableEntity, form)
-		return
-	}
-	ctx := r.Context()
-	tx, err := a.db.BeginTx(ctx, nil)
-	if err != nil {
-		acc.Fail(http.StatusServiceUnavailable, "Please try again in a moment.")
-		return
-	}
-	defer tx.Rollback()
-	accepted, err := a.svc.InTx(a.store.WithTx(tx)).Accept(ctx, acc.Token)
-	if err == nil {
-		err = a.addMember(ctx, tx, accepted.AccountID, accepted.Email, strings.TrimSpace(form.First+" "+form.Last), accepted.Roles, password)
-		if err == nil {
-			err = tx.Commit()
-		}
-		if err != nil { // the rollback leaves the invitation pending and the link working
-			acc.Fail(http.StatusInternalServerError, "We could not create your account; your invitation still works.")
+		if _, ok := a.signedIn(r); !ok && r.URL.Path == "/" {
+			http.Redirect(w, r, "/login?next=/", http.StatusSeeOther)
 			return
 		}
-	}
-	acc.Finish(accepted, err)
+		pageHeaders(w)
+		w.Header().Del("Content-Type") // the file server sets it per file
+		files.ServeHTTP(w, r)
+	}))
+	forms := http.NewCrossOriginProtection()
+	a.mux.HandleFunc("GET /login", a.login)
+	a.mux.Handle("POST /login", forms.Handler(http.HandlerFunc(a.login)))
+	a.mux.Handle("POST /logout", forms.Handler(http.HandlerFunc(a.logout)))
+	a.mux.HandleFunc("GET /demo/members", a.members)
+	a.mux.HandleFunc("GET /demo/outbox", a.outbox.serve)
+	a.mux.HandleFunc("GET /demo/clock", a.showClock)
+	a.mux.Handle("POST /demo/clock", forms.Handler(http.HandlerFunc(a.advanceClock)))
+	return a, nil
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
-func (a *app) addMember(ctx context.Context, db execer, account, email, name string, roles []string, password string) error {
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	key, err := pbkdf2.Key(sha256.New, password, salt, 100_000, 32)
-	if err != nil {
+// seedUser creates a user who is a member of an account, once.
+func (a *app) seedUser(ctx context.Context, account, email, name, group, password string) error {
+	var n int
+	if err := a.db.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE email = ?", email).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	rolesJSON, _ := json.Marshal(roles)
-	_, err = db.ExecContext(ctx, "INSERT INTO members (account_id, email, name, roles, password_hash, joined_at) VALUES (?, ?, ?, ?, ?, ?)",
-		account, email, name, string(rolesJSON), append(salt, key...), a.clock.Now().UTC().Format(time.RFC3339))
-	return err
+	inv := &invitations.Invitation{AccountID: account, Email: email, Roles: []string{group}}
+	return a.addMember(ctx, a.db, inv, &newUser{Name: name, Password: password})
+}
+
+// The app's data, as it has it without invitations: an account's groups
+// and name, who is a member and who is an admin of it, who has a user.
+
+func (a *app) groups(ctx context.Context, account string) ([]string, error) {
+	rows, err := a.db.QueryContext(ctx, "SELECT name FROM account_groups WHERE account_id = ? ORDER BY name", account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
+func (a *app) accountName(ctx context.Context, account string) (name string, err error) {
+	return name, a.querier(ctx).QueryRowContext(ctx, "SELECT name FROM accounts WHERE id = ?", account).Scan(&name)
+}
+
+func (a *app) isMember(ctx context.Context, account, email string) (bool, error) {
+	return a.exists(ctx, "SELECT 1 FROM members WHERE account_id = ? AND email = ?", account, email)
+}
+
+// adminOf is the signed-in user when they are an admin of the account;
+// errNotSignedIn when nobody is signed in. The account ID is compared as a
+// string, as the library hands it over.
+func (a *app) adminOf(r *http.Request, account string) (user, error) {
+	u, ok := a.signedIn(r)
+	if !ok {
+		return u, errNotSignedIn
+	}
+	admin, err := a.exists(r.Context(), `SELECT 1 FROM members WHERE account_id = ? AND email = ? AND roles LIKE '%"Admin"%'`, account, u.Email)
+	if err == nil && !admin {
+		err = errors.New("not an admin of this account")
+	}
+	return u, err
+}
+
+func (a *app) userExists(ctx context.Context, email string) (bool, error) {
+	return a.exists(ctx, "SELECT 1 FROM users WHERE email = ?", email)
+}
+
+// txKey carries a request's transaction in its context, so that the
+// app's queries (Config.IsMember among them) see the rows it wrote.
+type txKey struct{}
+
+// querier is the request's transaction when it carries one, else the pool.
+func (a *app) querier(ctx context.Context) interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+} {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return a.db
+}
+
+// exists reports whether the query finds a row, in the request's
+// transaction when it carries one.
+func (a *app) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	var one int
+	err := a.querier(ctx).QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // members lists the account's people, for the Users page's Active rows.
 func (a *app) members(w http.ResponseWriter, r *http.Request) {
-	rows, err := a.db.QueryContext(r.Context(), "SELECT email, name, roles, joined_at FROM members WHERE account_id = ? ORDER BY joined_at DESC, email", accountID)
+	rows, err := a.db.QueryContext(r.Context(), `SELECT m.email, u.name, m.roles, m.joined_at FROM members m
+		JOIN users u ON u.email = m.email WHERE m.account_id = ? ORDER BY m.joined_at DESC, m.email`, accountID)
 	if err != nil {
 		http.Error(w, "members unavailable", http.StatusInternalServerError)
 		return
@@ -322,40 +300,4 @@ func (o *outbox) serve(w http.ResponseWriter, _ *http.Request) {
 	o.mu.Unlock()
 	slices.Reverse(out)
 	writeJSON(w, out)
-}
-
-// registration is the form shown before accepting.
-type registration struct {
-	Hidden      template.HTML
-	AccountName string
-	Email       string
-	First, Last string
-	Problem     string
-}
-
-var registrationPage = template.Must(template.New("register").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Join {{.AccountName}}</title>
-<link rel="stylesheet" href="/app.css"></head>
-<body class="invitee"><main class="card">
-<h1>Create your account</h1>
-<p>You are joining <strong>{{.AccountName}}</strong> as <strong>{{.Email}}</strong>.</p>
-{{with .Problem}}<p class="problem" role="alert">{{.}}</p>{{end}}
-<form method="post" action="/invitations/accept" class="stack">
-{{.Hidden}}<input type="hidden" name="step" value="register">
-<label>First name <input name="first_name" value="{{.First}}" required></label>
-<label>Last name <input name="last_name" value="{{.Last}}" required></label>
-<label>Password <input name="password" type="password" minlength="8" required></label>
-<label class="check"><input name="terms" type="checkbox"> I accept the terms of service</label>
-<button class="primary" type="submit">Create account and join</button>
-</form></main></body></html>`))
-
-func renderRegistration(w http.ResponseWriter, status int, form registration) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	w.WriteHeader(status)
-	if err := registrationPage.Execute(w, form); err != nil {
-		fmt.Fprint(w, "registration page unavailable")
-	}
 }

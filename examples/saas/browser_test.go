@@ -34,15 +34,14 @@ func startApp(t *testing.T) (*app, string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
-	a, err := newApp(context.Background(), config{db: db, baseURL: base, secret: []byte("browser test secret, 32 bytes or more")})
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop) // the worker stops with the test
+	a, err := newApp(ctx, config{db: db, baseURL: base, secret: []byte("browser test secret, 32 bytes or more"), every: 100 * time.Millisecond})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(a)
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	ctx, stop := context.WithCancel(context.Background())
-	t.Cleanup(stop)
-	go a.deliverLoop(ctx, 100*time.Millisecond)
 	return a, base
 }
 
@@ -118,6 +117,25 @@ func (s *session) screenshot(name string) {
 	require.NoError(s.t, os.WriteFile(filepath.Join(s.t.ArtifactDir(), fmt.Sprintf("%02d-%s.png", s.shot, name)), png, 0o644))
 }
 
+// signIn fills the app's sign-in form, where the browser was sent to it.
+func (s *session) signIn(email, password string) {
+	s.t.Helper()
+	s.waitFor("the sign-in form", `location.pathname === '/login' && document.querySelector('input[name=password]') !== null`)
+	s.do(chromedp.SendKeys(chromedp.CSS(`input[name=email]`), email),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	s.waitFor("signed in", `location.pathname !== '/login'`)
+}
+
+// signOut signs out from the Users page's header.
+func (s *session) signOut(base string) {
+	s.t.Helper()
+	s.do(chromedp.Navigate(base + "/"))
+	s.waitFor("the Sign out button", `document.querySelector('.signout button') !== null`)
+	s.do(chromedp.Click(chromedp.CSS(`.signout button`)))
+	s.waitFor("signed out", `location.pathname === '/login'`)
+}
+
 func row(email string) string { return `tr[data-email="` + email + `"]` }
 
 // menuItems opens a row's "•••" menu and lists its entries.
@@ -150,8 +168,11 @@ func TestBrowserStory(t *testing.T) {
 	s := &session{t: t, ctx: ctx}
 	const ada = "ada@example.com"
 
+	// Not signed in: the app's sign-in page first.
 	s.do(chromedp.Navigate(base + "/"))
+	s.signIn(adminEmail, "grace")
 	s.waitFor("the Users page", `document.querySelector('`+row(adminEmail)+`') !== null`)
+	s.waitFor("the groups the account has", `document.querySelectorAll('#add-form input[name=group]').length === 3`)
 	s.screenshot("users")
 
 	// Add user: first name, last name, email, groups.
@@ -213,6 +234,39 @@ func TestBrowserStory(t *testing.T) {
 	s.waitFor("the invalid page", `document.body.innerText.includes('This invitation link is not valid')`)
 	s.screenshot("old-link")
 
+	// Linus already has a user (of Globex). Grace invites him and copies
+	// his link; opened by Grace herself, it is refused: only Linus answers.
+	s.do(chromedp.Navigate(base + "/"))
+	s.waitFor("the Users page", `document.querySelector('`+row(ada)+`') !== null`)
+	s.do(chromedp.Click(chromedp.ID("add-open")),
+		chromedp.SendKeys(chromedp.CSS(`#add-form input[name=email]`), otherEmail))
+	s.do(chromedp.Click(chromedp.CSS(`#add-form button[type=submit]`)))
+	s.waitFor("Linus invited", `document.querySelector('`+row(otherEmail)+`') !== null`)
+	s.choose(otherEmail, "copy_link")
+	s.waitFor("the link dialog", `document.querySelector('#copy-link').open`)
+	linusLink := s.eval(`document.querySelector('#link-value').value`)
+	s.do(chromedp.Click(chromedp.CSS(`#copy-link [data-close]`)))
+	s.do(chromedp.Navigate(linusLink))
+	s.waitFor("the refusal", `document.body.innerText.includes('This invitation is for someone else')`)
+	refusal := s.eval(`document.body.innerText`)
+	assert.Contains(t, refusal, "l•••@example.com")
+	assert.NotContains(t, refusal, otherEmail, "never the whole address")
+	assert.Equal(t, "0", s.eval(`String(document.querySelectorAll('button').length)`), "nothing to press")
+	s.screenshot("copied-link-refused")
+
+	// Signed out, the link asks Linus to sign in, and brings him back.
+	s.signOut(base)
+	s.do(chromedp.Navigate(linusLink))
+	s.waitFor("sign in first", `document.body.innerText.includes('Sign in to join Acme Inc.')`)
+	assert.Equal(t, "0", s.eval(`String(document.querySelectorAll('button').length)`), "no Accept before signing in")
+	s.screenshot("sign-in-first")
+	s.do(chromedp.Click(chromedp.CSS(`a.button`)))
+	s.signIn(otherEmail, "linus")
+	s.waitFor("the invitation, for Linus", `document.body.innerText.includes('Join Acme Inc.')`)
+	s.do(chromedp.Click(chromedp.CSS(`button[value=accept]`)))
+	s.waitFor("Linus joined", `document.body.innerText.includes('You joined Acme Inc.')`)
+	s.signOut(base)
+
 	// The new one: the invitation, then registration, then joined.
 	s.do(chromedp.Navigate(newLink))
 	s.waitFor("the invitation page", `document.body.innerText.includes('Join Acme Inc.')`)
@@ -230,9 +284,11 @@ func TestBrowserStory(t *testing.T) {
 	s.waitFor("joined", `document.body.innerText.includes('You joined Acme Inc.')`)
 	s.screenshot("joined")
 
-	// The Users page shows the new member as Active.
+	// The Users page shows the new members as Active.
 	s.do(chromedp.Navigate(base + "/"))
+	s.signIn(adminEmail, "grace")
 	s.waitFor("Ada, active", `document.querySelector('`+row(ada)+` .badge')?.textContent === 'Active'`)
+	assert.Equal(t, "Active", s.badge(otherEmail))
 	s.screenshot("active")
 
 	// A pasted list goes out in one bulk call; each row on its own.

@@ -65,11 +65,10 @@ func run(addr, dbPath, smtpAddr, smtpTLS, smtpUser, smtpFrom string) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	a, err := newApp(context.Background(), config{db: db, baseURL: base, mailer: relay, secret: secret})
+	a, err := newApp(context.Background(), config{db: db, baseURL: base, mailer: relay, secret: secret, every: time.Second})
 	if err != nil {
 		return err
 	}
-	go a.deliverLoop(context.Background(), time.Second)
 	log.Printf("Settings > Users at %s (database %s)", base, dbPath)
 	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	return srv.Serve(ln)

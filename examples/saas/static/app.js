@@ -29,6 +29,9 @@ async function call(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const data = res.headers.get('Content-Type')?.includes('json') ? await res.json() : null;
+  if (res.status === 401) {
+    location.assign('/login?next=/'); // the session ended
+  }
   if (!res.ok) {
     const err = new Error(problemText(data) || res.statusText);
     err.problem = data;
@@ -204,7 +207,6 @@ async function addUser(event) {
         email: form.email.value,
         name: (form.first.value.trim() + ' ' + form.last.value.trim()).trim(),
         roles,
-        metadata: { account_name: 'Acme Inc.' },
       });
       flashAfter = 'Your invitation was sent successfully.';
     }
@@ -225,7 +227,7 @@ let flashError = false;
 // its own, and the mail goes out with the server's next delivery run.
 async function addMany(emails, roles) {
   const { results } = await call('POST', api + '/bulk', {
-    invitations: emails.map((email) => ({ email, roles, metadata: { account_name: 'Acme Inc.' } })),
+    invitations: emails.map((email) => ({ email, roles })),
   });
   const failed = results.map((r, i) => r.problem ? emails[i] + ': ' + r.problem.detail : null).filter(Boolean);
   const sent = results.length - failed.length;
@@ -268,6 +270,18 @@ async function refreshClock() {
   $('#clock').textContent = new Date(now).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+// loadGroups fills the forms' group pickers with the roles the API says
+// the account has.
+async function loadGroups() {
+  const { roles } = await call('GET', api.replace(/\/invitations$/, '/roles'));
+  for (const fieldset of document.querySelectorAll('fieldset.groups')) {
+    fieldset.replaceChildren(el('legend', { textContent: 'Groups' }), ...roles.map((role) => {
+      const box = el('input', { type: 'checkbox', name: 'group', value: role, checked: fieldset.dataset.default === role, defaultChecked: fieldset.dataset.default === role });
+      return el('label', { className: 'check' }, box, ' ' + role);
+    }));
+  }
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   $('#add-open').addEventListener('click', () => {
     $('#add-user .problem').hidden = true;
@@ -291,5 +305,6 @@ document.addEventListener('DOMContentLoaded', () => {
     await refresh();
     flash('The demo clock moved 8 days ahead.');
   });
+  loadGroups();
   refresh();
 });
