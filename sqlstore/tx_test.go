@@ -415,3 +415,45 @@ func TestTxLimits(t *testing.T) {
 		assert.Len(t, r.mailer.Messages(), 1)
 	})
 }
+
+// txOf is where a host carries its transaction for its hooks.
+type txOf struct{}
+
+// TestTxIsMemberReadsTheHostTransaction: inside InTx the hooks get the
+// call's context, so a host that carries its transaction there has
+// Config.IsMember read the rows the transaction wrote. Accepting as
+// someone who is a member already ends the invitation with
+// ErrAlreadyMember; committed, it stays ended. AcceptAs by another email
+// changes nothing in the transaction.
+func TestTxIsMemberReadsTheHostTransaction(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		svc, err := invitations.New(r.store, r.mailer, invitations.Config{
+			Secret: secret, AcceptURL: "https://app.example.com/accept", Now: r.clock.Now,
+			IsMember: func(ctx context.Context, account, email string) (bool, error) {
+				tx, _ := ctx.Value(txOf{}).(*sql.Tx)
+				if tx == nil {
+					return false, nil // outside a transaction: nobody in this test
+				}
+				var n int
+				err := tx.QueryRowContext(ctx, "SELECT count(*) FROM members WHERE account_id = $1 AND email = $2", account, email).Scan(&n)
+				return n > 0, err
+			},
+		})
+		require.NoError(t, err)
+		r.svc = svc
+		inv, token := r.invite(t, "ada@example.com")
+
+		tx, inTx := r.begin(t)
+		hostCtx := context.WithValue(ctx, txOf{}, tx)
+		_, err = inTx.AcceptAs(hostCtx, token, "mallory@example.com")
+		require.ErrorIs(t, err, invitations.ErrEmailMismatch)
+		require.NoError(t, grant(tx, inv)) // joined another way, in this very transaction
+		got, err := inTx.AcceptAs(hostCtx, token, "ada@example.com")
+		require.ErrorIs(t, err, invitations.ErrAlreadyMember)
+		assert.Equal(t, invitations.StatusAccepted, got.State)
+		require.NoError(t, tx.Commit())
+		stored, err := r.svc.Get(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, invitations.StatusAccepted, stored.State, "committed: the invitation ended")
+	})
+}
