@@ -1,5 +1,5 @@
-// Command smtp tells the quick-start story and sends its mails to a real
-// SMTP server: Mailpit on localhost by default.
+// Command smtp invites Ada and resends her link through a real SMTP server:
+// Mailpit on localhost by default. The two mails share one connection.
 //
 //	go install github.com/axllent/mailpit@v1.33.1 && mailpit &   # SMTP :1025, web UI :8025
 //	go run ./examples/smtp
@@ -10,13 +10,17 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
+	"strconv"
+	"time"
 
-	"github.com/invitekit/invitations/examples/internal/story"
+	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/invitationstest"
 	"github.com/invitekit/invitations/memstore"
 	"github.com/invitekit/invitations/smtpmailer"
 )
@@ -54,10 +58,38 @@ func run(out io.Writer, cfg smtpmailer.Config, web string) error {
 	if err != nil {
 		return err
 	}
-	defer mailer.Close() // the connections it kept for the next message
-	if err := story.Run(out, memstore.New(), "acme", mailer); err != nil {
+	defer mailer.Close() // the connection it kept for the next message
+	clock := invitationstest.NewClock(time.Now())
+	svc, err := invitations.New(memstore.New(), mailer, invitations.Config{
+		Secret:    []byte("smtp-example-secret-0123456789abcdef"), // in production: 32+ random bytes from your vault
+		AcceptURL: "https://app.example.com/invitations/accept",
+		Now:       clock.Now,
+		Limits:    invitations.RecommendedLimits,
+	})
+	if err != nil {
 		return err
 	}
+	ctx := context.Background()
+	inv, err := svc.Invite(ctx, invitations.InviteInput{
+		AccountID: "acme", Email: "ada@example.com", Name: "Ada", Roles: []string{"admin"}, InvitedBy: "Grace",
+	})
+	if err != nil {
+		return err // ErrDelivery: the server refused or was unreachable; inv is stored, DeliverDue retries
+	}
+	fmt.Fprintf(out, "Invited %s: %s\n", inv.Email, describe(inv))
+	clock.Advance(3 * 24 * time.Hour) // three days without an answer
+	if inv, err = svc.Resend(ctx, "acme", inv.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Resent: %s\n", describe(inv))
 	fmt.Fprintf(out, "\nThe mails went to %s:%d; read them at %s\n", cfg.Host, cfg.Port, web)
 	return nil
+}
+
+// describe says what became of the invitation's last mail.
+func describe(inv *invitations.Invitation) string {
+	if inv.Delivery.DeliveredAt.IsZero() {
+		return "not delivered: " + inv.Delivery.LastError
+	}
+	return "delivered, mail " + strconv.Itoa(inv.SendCount) + " of this invitation"
 }

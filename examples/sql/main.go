@@ -1,5 +1,7 @@
-// Command sql tells the quick-start story on sqlstore: on a SQLite file by
-// default, or on PostgreSQL.
+// Command sql keeps invitations in a SQL database, on a SQLite file by
+// default or on PostgreSQL, and accepts one the way an app should: the
+// acceptance and the new membership in one transaction, so that a failed
+// insert leaves the link working.
 //
 //	go run ./examples/sql                                  # a new SQLite file in the temp directory
 //	go run ./examples/sql -sqlite ./invitations.db         # a SQLite file of your choice
@@ -16,12 +18,14 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver, no cgo needed
 
-	"github.com/invitekit/invitations/examples/internal/story"
+	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/invitationstest"
 	"github.com/invitekit/invitations/sqlstore"
 )
 
@@ -52,10 +56,56 @@ func run(out io.Writer, sqlitePath, postgresDSN string) error {
 		return err
 	}
 	fmt.Fprintf(out, "Invitations stored in %s.\n", where)
-	// A fresh account per run, so the story can be told again on the same
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS memberships (
+		account_id TEXT NOT NULL, email TEXT NOT NULL, roles TEXT NOT NULL, PRIMARY KEY (account_id, email))`); err != nil {
+		return err
+	}
+	mailer := invitationstest.NewMailer() // keeps the mail, to read the link back
+	svc, err := invitations.New(store, mailer, invitations.Config{
+		Secret:    []byte("sql-example-secret-0123456789abcdef"), // in production: 32+ random bytes from your vault
+		AcceptURL: "https://app.example.com/invitations/accept",
+		Limits:    invitations.RecommendedLimits,
+	})
+	if err != nil {
+		return err
+	}
+	// A fresh account per run, so the example can run again on the same
 	// database (one pending invitation per email and account).
 	account := "acme-" + rand.Text()[:6]
-	return story.Run(out, store, account, nil)
+	inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: account, Email: "ada@example.com", Roles: []string{"admin"}, InvitedBy: "Grace"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Invited %s into %s, link valid until %s.\n", inv.Email, account, inv.ExpiresAt.Format(time.RFC1123))
+	token, err := invitationstest.TokenFromLink(mailer.Last().Link)
+	if err != nil {
+		return err
+	}
+
+	// Ada accepts: the acceptance and her membership commit together.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	accepted, err := svc.InTx(store.WithTx(tx)).Accept(ctx, token)
+	if err != nil {
+		return err // expired, already used, ...: nothing changed
+	}
+	roles := strings.Join(accepted.Roles, ",")
+	insert := "INSERT INTO memberships (account_id, email, roles) VALUES ($1, $2, $3)" // both drivers take $N
+	if _, err := tx.ExecContext(ctx, insert, accepted.AccountID, accepted.Email, roles); err != nil {
+		return err // rolled back: the invitation is still pending, the link still works
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	got, err := svc.Get(ctx, account, inv.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s is %s and a member of %s as %s.\n", got.Email, got.State, got.AccountID, roles)
+	return nil
 }
 
 func open(sqlitePath, postgresDSN string) (*sql.DB, sqlstore.Dialect, string, error) {

@@ -1,4 +1,4 @@
-package story_test
+package main
 
 import (
 	"strings"
@@ -6,14 +6,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/invitekit/invitations/examples/internal/story"
-	"github.com/invitekit/invitations/memstore"
 )
 
 func TestQuickstartTellsTheWholeStory(t *testing.T) {
 	var out strings.Builder
-	require.NoError(t, story.Run(&out, memstore.New(), "acme", nil))
+	require.NoError(t, run(&out))
 	for _, want := range []string{
 		"link valid until Mon 9 Nov 09:00",
 		"expiry moved to Thu 12 Nov 09:00 (sent 2 times)",
