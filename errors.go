@@ -134,3 +134,15 @@ func inputError(field, problem string) error { return &InputError{Field: field, 
 func configError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errInvalidConfig}, args...)...)
 }
+
+var (
+	// ErrRateLimited reports a call that would send more mail than
+	// Config.Limits allow; the error is a *RateLimitedError saying when to
+	// try again. Nothing was stored or sent.
+	ErrRateLimited = errors.New("invitations: rate limited")
+
+	// ErrTooManyPending reports an Invite or Regenerate that would give an
+	// account more working links than Limits.MaxPendingPerAccount. Nothing
+	// was stored or sent; revoke some, or wait for them to be answered.
+	ErrTooManyPending = errors.New("invitations: too many pending invitations in the account")
+)

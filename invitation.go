@@ -249,3 +249,25 @@ func (inv *Invitation) LogValue() slog.Value {
 		slog.Int64("version", inv.Version),
 	)
 }
+
+// AccountName is the account's display name for people: the
+// "account_name" metadata, else the AccountID.
+func (inv *Invitation) AccountName() string {
+	if name := inv.Metadata[MetadataAccountName]; name != "" {
+		return name
+	}
+	return inv.AccountID
+}
+
+// Location is the recipient's time zone, from the "time_zone" metadata;
+// UTC when there is none (or it is unknown).
+func (inv *Invitation) Location() *time.Location {
+	loc, _ := zone(inv.Metadata[MetadataTimeZone])
+	return loc
+}
+
+// ExpiresText is when the link expires, in words and in the recipient's
+// time zone, as the messages write it: "Monday, 9 November 2026 at 09:30 UTC".
+func (inv *Invitation) ExpiresText() string {
+	return inv.ExpiresAt.In(inv.Location()).Format(expiryLayout)
+}

@@ -2,7 +2,6 @@ package invitations
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -63,18 +62,6 @@ func (l Limits) concern(n need) bool {
 	return (n.mails > 0 && l.MailsPerAccountPerDay > 0) || (n.working > 0 && l.MaxPendingPerAccount > 0)
 }
 
-var (
-	// ErrRateLimited reports a call that would send more mail than
-	// Config.Limits allow; the error is a *RateLimitedError saying when to
-	// try again. Nothing was stored or sent.
-	ErrRateLimited = errors.New("invitations: rate limited")
-
-	// ErrTooManyPending reports an Invite or Regenerate that would give an
-	// account more working links than Limits.MaxPendingPerAccount. Nothing
-	// was stored or sent; revoke some, or wait for them to be answered.
-	ErrTooManyPending = errors.New("invitations: too many pending invitations in the account")
-)
-
 // RateLimitedError is returned (wrapped or not) when a limit of
 // Config.Limits refuses a mail. It matches ErrRateLimited.
 type RateLimitedError struct {
@@ -103,74 +90,10 @@ func (e *RateLimitedError) Error() string {
 // Is makes errors.Is(err, ErrRateLimited) true.
 func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
 
-// LimitStore is a Store that can count for Config.Limits: New requires it
-// when MailsPerAccountPerDay or MaxPendingPerAccount is set. The Service
-// checks and writes within LockAccount, so that of several processes
-// racing for an account's last mail exactly one gets it.
-//
-// The storetest package checks this contract too.
-type LimitStore interface {
-	Store
-
-	// LockAccount runs fn while no other LockAccount of the same account
-	// runs, in any process sharing the store, with a LimitStore on which
-	// fn's calls are one atomic unit: they take effect together if fn
-	// returns nil and not at all if it returns an error (a Store that
-	// cannot undo writes must say so; the Service makes its last write
-	// one that cannot fail). A LimitStore bound to a caller's transaction
-	// takes the lock within that transaction and passes itself. fn's
-	// error is returned as is.
-	LockAccount(ctx context.Context, accountID string, fn func(ctx context.Context, st LimitStore) error) error
-
-	// CountMails returns how many mails the account's records made
-	// strictly after since add up to (the sum of their Counts). It must be
-	// served by an index on (account, time).
-	CountMails(ctx context.Context, accountID string, since time.Time) (int, error)
-
-	// RecentMails returns up to limit of the account's mail records made
-	// strictly after since, newest first. The Service reads them only
-	// when the quota is used up, to tell when it frees up.
-	RecentMails(ctx context.Context, accountID string, since time.Time, limit int) ([]MailRecord, error)
-
-	// RecordMails records that n mails of the account were made due at
-	// at, and deletes the account's records made at or before
-	// forgetBefore, which will never be read again.
-	RecordMails(ctx context.Context, accountID string, at time.Time, n int, forgetBefore time.Time) error
-
-	// CountWorking returns how many of the account's invitations are
-	// pending with ExpiresAt after now, or limit if there are at least
-	// that many: it need not count further. It must be served by an
-	// index.
-	CountWorking(ctx context.Context, accountID string, now time.Time, limit int) (int, error)
-
-	// WorkingBound returns what SetWorkingBound last stored for the
-	// account, or the zero WorkingBound if nothing was.
-	WorkingBound(ctx context.Context, accountID string) (WorkingBound, error)
-
-	// SetWorkingBound stores b for the account, replacing what was there.
-	SetWorkingBound(ctx context.Context, accountID string, b WorkingBound) error
-}
-
-// WorkingBound is what the Service keeps per account so that the pending
-// cap need not count the account's working links on every call: a number
-// never below them, counted exactly at CountedAt and raised by every link
-// made to work since. A Store keeps it as given.
-type WorkingBound struct {
-	Links     int
-	CountedAt time.Time
-}
-
 // boundTrust is how long a WorkingBound is trusted after its exact count:
 // links made by a Service without the cap (which does not raise it) can
 // put an account over the cap by what they made in this time at most.
 const boundTrust = time.Hour
-
-// MailRecord is one entry of an account's mail ledger: Count mails made
-// due at At.
-type MailRecord struct {
-	At    time.Time
-	Count int
-}
 
 // need is what one limited write asks of its account's limits.
 type need struct {
@@ -354,61 +277,4 @@ func (s *Service) limitStore() (LimitStore, error) {
 		return nil, configError("Limits need a Store that implements LimitStore")
 	}
 	return ls, nil
-}
-
-// cooldown refuses a mail to inv within Limits.ResendCooldown of its last
-// mail (see lastMail).
-func (s *Service) cooldown(inv *Invitation, now time.Time) error {
-	if again := s.mailAgainAt(inv); again.After(now) {
-		return &RateLimitedError{RetryAfter: again.Sub(now), Limit: LimitResendCooldown}
-	}
-	return nil
-}
-
-// mailAgainAt is when the resend cooldown lets inv be mailed again: its
-// last mail plus the cooldown; zero without a cooldown or a mail.
-func (s *Service) mailAgainAt(inv *Invitation) time.Time {
-	last := lastMail(inv)
-	if s.limits.ResendCooldown == 0 || last.IsZero() {
-		return time.Time{}
-	}
-	return last.Add(s.limits.ResendCooldown)
-}
-
-// lastMail is when inv's latest mail that the resend cooldown counts was
-// made. The current message counts from when it was made due while no
-// attempt at it has failed: it is being sent, or waits for its first
-// attempt (made in a caller's transaction, or by InviteMany). Judging by
-// delivery alone would let every Resend that reads the invitation while
-// another one's mail is in flight pass. A message whose attempt failed
-// does not count, since nothing reached the invitee: then the last
-// delivered mail does.
-func lastMail(inv *Invitation) time.Time {
-	d := &inv.Delivery
-	if d.Due == "" || d.Attempts > 0 {
-		return d.DeliveredAt
-	}
-	made := inv.SentAt
-	if d.Due == MessageReminder {
-		made = d.RemindedAt // a reminder keeps the link's SentAt
-	}
-	if made.Before(d.DeliveredAt) {
-		return d.DeliveredAt
-	}
-	return made
-}
-
-// ResendAllowedAt is when Limits.ResendCooldown lets inv be mailed again
-// by Resend (or Regenerate), or the zero time when the cooldown does not
-// hold it back at the Service's clock. The cooldown runs from the
-// invitation's last mail: the one being sent or waiting for its first
-// attempt, else the last delivered one; a failed send does not count.
-// Like Actions, it reads only inv and makes no store call, so an admin
-// page can say "you can send it again in 42 s" without trying. The
-// account's daily mail quota is not considered: it needs the Store.
-func (s *Service) ResendAllowedAt(inv *Invitation) time.Time {
-	if again := s.mailAgainAt(inv); again.After(s.clock()) {
-		return again
-	}
-	return time.Time{}
 }
