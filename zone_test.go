@@ -2,10 +2,8 @@ package invitations
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,19 +27,6 @@ func TestZoneCacheIsBounded(t *testing.T) {
 	assert.Equal(t, time.UTC, loc)
 	require.Error(t, checkMetadata(map[string]string{MetadataTimeZone: "Europe/Atlantis"}))
 	require.NoError(t, checkMetadata(map[string]string{MetadataTimeZone: "Europe/Berlin"}))
-}
-
-func TestSubjectLine(t *testing.T) {
-	for in, want := range map[string]string{
-		"Ada invited you to join Acme":                "Ada invited you to join Acme",
-		" Ada  invited\r\nyou\tto\u2028join\x00Acme ": "Ada invited you to join Acme",
-		"": "",
-	} {
-		assert.Equal(t, want, subjectLine(in), "%q", in)
-	}
-	long := subjectLine(strings.Repeat("é", 500))
-	assert.Equal(t, MaxSubjectLength, utf8.RuneCountInString(long))
-	assert.True(t, strings.HasSuffix(long, "…"))
 }
 
 // TestTimeZoneIsAnIANAName: "Local" loads in Go but means the server's
