@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/invitekit/invitations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
 )
 
 // TestAdminCallsCheckTheAccount: even over a Store that ignores the

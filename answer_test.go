@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invitekit/invitations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
 )
 
 // TestEndedLinkStillSaysWhatHappened: Lookup, Accept and Decline of an

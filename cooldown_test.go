@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invitekit/invitations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
 )
 
 // TestActionsFollowTheCooldown: under RecommendedLimits, right after an

@@ -4,9 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"github.com/invitekit/invitations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
 )
 
 // ctxKey marks the context a host passes to a call.

@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/invitekit/invitations"
-	"github.com/invitekit/invitations/invitationstest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/invitationstest"
 )
 
 func TestInviteStoresAndMailsTheLink(t *testing.T) {

@@ -6,9 +6,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/invitekit/invitations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
 )
 
 // TestPurgeNeverDeletesAWorkingLink: however far ahead the cutoff, a

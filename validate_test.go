@@ -6,9 +6,10 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/invitekit/invitations"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
 )
 
 // TestAccountIDsCannotBeConfused: " acme" and "acme" must not be two
