@@ -88,7 +88,7 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 // the Service no longer holds: such an invitation can be regenerated at any
 // time. An ended invitation gives ErrNotPending, the email of a member
 // (Config.IsMember) ErrAlreadyMember. Under Config.Limits it counts as a
-// mail and, for an expired link, as a working link again: over the quota
+// mail and, for an expired link, as a valid link again: over the quota
 // it gets a *RateLimitedError, at the pending cap ErrTooManyPending.
 func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
@@ -98,7 +98,7 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		wants = need{mails: 1}
 		switch inv.StatusAt(now) {
 		case StatusExpired:
-			wants.working = 1 // its link works again
+			wants.links = 1 // its link is valid again
 		case StatusPending:
 			if s.keys.byID(inv.Token.KeyID) != nil {
 				return fmt.Errorf("%w: resend it or copy its link instead", ErrNotExpired)

@@ -76,7 +76,8 @@ var (
 	ErrRateLimited = errors.New("invitations: rate limited")
 
 	// ErrTooManyPending reports an Invite or Regenerate that would give an
-	// account more working links than Limits.MaxPendingPerAccount. Nothing
+	// account more valid links (pending and not expired) than
+	// Limits.MaxPendingPerAccount. Nothing
 	// was stored or sent; revoke some, or wait for them to be answered.
 	ErrTooManyPending = errors.New("invitations: too many pending invitations in the account")
 

@@ -49,7 +49,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.limited(ctx, inv.AccountID, now, need{mails: inv.SendCount, working: 1}, storeWrite{inv: inv, create: true}); err != nil {
+	if err := s.limited(ctx, inv.AccountID, now, need{mails: inv.SendCount, links: 1}, storeWrite{inv: inv, create: true}); err != nil {
 		return nil, storeError(err)
 	}
 	s.emit(ctx, EventInvited, now, inv)

@@ -54,12 +54,17 @@ func (l Limits) check() error {
 	return nil
 }
 
-// counted says whether the limits need counts from the Store.
-func (l Limits) counted() bool { return l.MailsPerAccountPerDay > 0 || l.MaxPendingPerAccount > 0 }
+// needLimitStore says whether the limits count in the Store: the mail
+// quota and the pending cap do, the cooldown does not.
+func (l Limits) needLimitStore() bool {
+	return l.MailsPerAccountPerDay > 0 || l.MaxPendingPerAccount > 0
+}
 
-// concern says whether a write that needs n is subject to a counted limit.
-func (l Limits) concern(n need) bool {
-	return (n.mails > 0 && l.MailsPerAccountPerDay > 0) || (n.working > 0 && l.MaxPendingPerAccount > 0)
+// limitWrite says whether a write that needs n must be made under the
+// account's lock: it makes mail due under the quota, or links valid under
+// the pending cap.
+func (l Limits) limitWrite(n need) bool {
+	return (n.mails > 0 && l.MailsPerAccountPerDay > 0) || (n.links > 0 && l.MaxPendingPerAccount > 0)
 }
 
 // RateLimitedError is returned (wrapped or not) when a limit of
@@ -90,34 +95,34 @@ func (e *RateLimitedError) Error() string {
 // Is makes errors.Is(err, ErrRateLimited) true.
 func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
 
-// boundTrust is how long a WorkingBound is trusted after its exact count:
+// boundTrust is how long a LinkBound is trusted after its exact count:
 // links made by a Service without the cap (which does not raise it) can
 // put an account over the cap by what they made in this time at most.
 const boundTrust = time.Hour
 
 // need is what one limited write asks of its account's limits.
 type need struct {
-	mails   int // mails it makes due
-	working int // links it makes work that did not
+	mails int // mails it makes due
+	links int // links it makes valid that were not
 }
 
 // room is what an account's limits still allow at now, read within
-// LockAccount: how many mails and working links, and when the next mail
-// would be allowed once the quota is used up. bound is the WorkingBound
-// the working room was read from, raised as links are made.
+// LockAccount: how many mails and valid links, and when the next mail
+// would be allowed once the quota is used up. bound is the LinkBound the
+// links room was read from, raised as links are made.
 type room struct {
-	mails, working int
-	mailsAgain     time.Duration
-	bound          WorkingBound
+	mails, links int
+	mailsAgain   time.Duration
+	bound        LinkBound
 }
 
 // noLimit stands for a limit that is not set.
 const noLimit = int(^uint(0) >> 1)
 
 // roomAt reads the account's room for a write that needs want; only the
-// limits that are set and that want concerns are read.
+// limits that are set and that want asks of are read.
 func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, now time.Time, want need) (room, error) {
-	r := room{mails: noLimit, working: noLimit}
+	r := room{mails: noLimit, links: noLimit}
 	if quota := s.limits.MailsPerAccountPerDay; quota > 0 && want.mails > 0 {
 		since := now.Add(-MailWindow)
 		used, err := st.CountMails(ctx, accountID, since)
@@ -131,21 +136,21 @@ func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, n
 			}
 		}
 	}
-	if limit := s.limits.MaxPendingPerAccount; limit > 0 && want.working > 0 {
-		b, err := st.WorkingBound(ctx, accountID)
+	if limit := s.limits.MaxPendingPerAccount; limit > 0 && want.links > 0 {
+		b, err := st.ValidLinksBound(ctx, accountID)
 		if err != nil {
 			return r, storeError(err)
 		}
 		// Count exactly only when the bound is stale or too close to the
 		// cap to allow the write: a refusal is always from an exact count.
-		if age := now.Sub(b.CountedAt); b.CountedAt.IsZero() || age < 0 || age >= boundTrust || b.Links+want.working > limit {
-			n, err := st.CountWorking(ctx, accountID, now, limit)
+		if age := now.Sub(b.CountedAt); b.CountedAt.IsZero() || age < 0 || age >= boundTrust || b.Links+want.links > limit {
+			n, err := st.CountValidLinks(ctx, accountID, now, limit)
 			if err != nil {
 				return r, storeError(err)
 			}
-			b = WorkingBound{Links: n, CountedAt: now}
+			b = LinkBound{Links: n, CountedAt: now}
 		}
-		r.working, r.bound = max(limit-b.Links, 0), b
+		r.links, r.bound = max(limit-b.Links, 0), b
 	}
 	return r, nil
 }
@@ -158,7 +163,7 @@ func (s *Service) keepBound(ctx context.Context, st LimitStore, accountID string
 	}
 	b := r.bound
 	b.Links += made
-	if err := st.SetWorkingBound(ctx, accountID, b); err != nil {
+	if err := st.SetValidLinksBound(ctx, accountID, b); err != nil {
 		return storeError(err)
 	}
 	return nil
@@ -185,7 +190,7 @@ func mailsAgain(ctx context.Context, st LimitStore, accountID string, since, now
 // refuse returns the error for a need that r cannot meet, or nil.
 func (r room) refuse(n need) error {
 	switch {
-	case n.working > r.working:
+	case n.links > r.links:
 		return fmt.Errorf("%w: the account has reached its limit", ErrTooManyPending)
 	case n.mails > r.mails:
 		return &RateLimitedError{RetryAfter: r.mailsAgain, Limit: LimitMailsPerDay}
@@ -198,14 +203,14 @@ func (r *room) take(n need) {
 	if r.mails != noLimit {
 		r.mails -= n.mails
 	}
-	if r.working != noLimit {
-		r.working -= n.working
+	if r.links != noLimit {
+		r.links -= n.links
 	}
 }
 
-// storeWrite is the one store write of a call that a limit may concern: a
+// storeWrite is the one store write of a call that a limit may restrict: a
 // Create of inv, or an Update of inv from version. A value, not a
-// closure, so that calls no limit concerns allocate nothing for it.
+// closure, so that calls no limit restricts allocate nothing for it.
 type storeWrite struct {
 	inv     *Invitation
 	version int64
@@ -221,7 +226,7 @@ func (w storeWrite) to(ctx context.Context, st Store) error {
 
 // limited makes w under the account's limits: within the account's lock
 // it checks that the account has room for n, makes w on the locked store,
-// and records the mails it made due. A write no counted limit concerns is
+// and records the mails it made due. A write no counted limit restricts is
 // made on the Service's store, without the lock.
 func (s *Service) limited(ctx context.Context, accountID string, now time.Time, n need, w storeWrite) error {
 	err := s.limitedWrite(ctx, accountID, now, n, w)
@@ -232,7 +237,7 @@ func (s *Service) limited(ctx context.Context, accountID string, now time.Time, 
 }
 
 func (s *Service) limitedWrite(ctx context.Context, accountID string, now time.Time, n need, w storeWrite) error {
-	if !s.limits.concern(n) {
+	if !s.limits.limitWrite(n) {
 		return w.to(ctx, s.store)
 	}
 	ls, err := s.limitStore()
@@ -250,7 +255,7 @@ func (s *Service) limitedWrite(ctx context.Context, accountID string, now time.T
 		if err := w.to(ctx, st); err != nil {
 			return err
 		}
-		if err := s.keepBound(ctx, st, accountID, r, n.working); err != nil {
+		if err := s.keepBound(ctx, st, accountID, r, n.links); err != nil {
 			return err
 		}
 		return s.recordMails(ctx, st, accountID, now, n.mails)

@@ -71,7 +71,7 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 	if err := cfg.Limits.check(); err != nil {
 		return nil, err
 	}
-	if _, ok := store.(LimitStore); cfg.Limits.counted() && !ok {
+	if _, ok := store.(LimitStore); cfg.Limits.needLimitStore() && !ok {
 		return nil, configError("Limits.MailsPerAccountPerDay and Limits.MaxPendingPerAccount need a Store that implements LimitStore")
 	}
 	var render renderer = defaultMessages{}

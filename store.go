@@ -170,25 +170,27 @@ type LimitStore interface {
 	// forgetBefore, which will never be read again.
 	RecordMails(ctx context.Context, accountID string, at time.Time, n int, forgetBefore time.Time) error
 
-	// CountWorking returns how many of the account's invitations are
-	// pending with ExpiresAt after now, or limit if there are at least
-	// that many: it need not count further. It must be served by an
-	// index.
-	CountWorking(ctx context.Context, accountID string, now time.Time, limit int) (int, error)
+	// CountValidLinks returns how many of the account's invitations have a
+	// valid link (State StatusPending and ExpiresAt after now), or limit if
+	// there are at least that many: it need not count further. It must be
+	// served by an index.
+	CountValidLinks(ctx context.Context, accountID string, now time.Time, limit int) (int, error)
 
-	// WorkingBound returns what SetWorkingBound last stored for the
-	// account, or the zero WorkingBound if nothing was.
-	WorkingBound(ctx context.Context, accountID string) (WorkingBound, error)
+	// ValidLinksBound returns what SetValidLinksBound last stored for the
+	// account, or the zero LinkBound if nothing was.
+	ValidLinksBound(ctx context.Context, accountID string) (LinkBound, error)
 
-	// SetWorkingBound stores b for the account, replacing what was there.
-	SetWorkingBound(ctx context.Context, accountID string, b WorkingBound) error
+	// SetValidLinksBound stores b for the account, replacing what was
+	// there.
+	SetValidLinksBound(ctx context.Context, accountID string, b LinkBound) error
 }
 
-// WorkingBound is what the Service keeps per account so that the pending
-// cap need not count the account's working links on every call: a number
-// never below them, counted exactly at CountedAt and raised by every link
-// made to work since. A Store keeps it as given.
-type WorkingBound struct {
+// LinkBound is what the Service keeps per account so that the pending cap
+// (Limits.MaxPendingPerAccount) need not count the account's valid links
+// on every call: Links is never below their number, counted exactly at
+// CountedAt and raised by every link made valid since. A Store keeps it
+// as given.
+type LinkBound struct {
 	Links     int
 	CountedAt time.Time
 }
