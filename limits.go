@@ -72,22 +72,28 @@ func (l Limits) limitWrite(n need) bool {
 type RateLimitedError struct {
 	// RetryAfter is how long until the mail would be allowed.
 	RetryAfter time.Duration
-	// Limit names the limit that refused it: "mails_per_account_per_day"
-	// or "resend_cooldown".
-	Limit string
+	// Limit names the limit that refused it: LimitMailsPerDay or
+	// LimitResendCooldown.
+	Limit LimitName
 }
+
+// LimitName names a field of Limits whose limit can refuse a mail, in
+// the snake_case an API shows (invitationshttp's problem "limit").
+type LimitName string
 
 // The values of RateLimitedError.Limit.
 const (
-	LimitMailsPerDay    = "mails_per_account_per_day"
-	LimitResendCooldown = "resend_cooldown"
+	// LimitMailsPerDay names Limits.MailsPerAccountPerDay.
+	LimitMailsPerDay LimitName = "mails_per_account_per_day"
+	// LimitResendCooldown names Limits.ResendCooldown.
+	LimitResendCooldown LimitName = "resend_cooldown"
 )
 
 // Error implements error.
 func (e *RateLimitedError) Error() string {
 	msg := ErrRateLimited.Error()
 	if e.Limit != "" {
-		msg += " (" + e.Limit + ")"
+		msg += " (" + string(e.Limit) + ")"
 	}
 	return msg + ": retry after " + strconv.FormatInt(int64(e.RetryAfter.Round(time.Second)/time.Second), 10) + "s"
 }

@@ -110,7 +110,7 @@ func (w *world) stored(account string) int {
 }
 
 // rateLimited asserts err is a *RateLimitedError of the limit, and returns it.
-func rateLimited(t *testing.T, err error, limit string) *invitations.RateLimitedError {
+func rateLimited(t *testing.T, err error, limit invitations.LimitName) *invitations.RateLimitedError {
 	t.Helper()
 	require.ErrorIs(t, err, invitations.ErrRateLimited)
 	var rl *invitations.RateLimitedError
