@@ -20,28 +20,26 @@ import (
 // *RateLimitedError.
 func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
-	var wants need
 	host := s.answers()
-	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), &wants, func(inv *Invitation, now time.Time) error {
+	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) (need, error) {
 		if err := requireValid(inv, now, "regenerate it to send a new link"); err != nil {
-			return err
+			return need{}, err
 		}
 		token, err := s.keys.rederive(inv.Token)
 		if err != nil {
-			return err
+			return need{}, err
 		}
 		if err := s.cooldown(inv, now); err != nil {
-			return err
+			return need{}, err
 		}
 		if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
-			return err
+			return need{}, err
 		}
 		inv.SentAt, inv.ExpiresAt = now, now.Add(inv.ttl()).Truncate(time.Microsecond)
 		inv.SendCount++
 		s.scheduleMail(inv, MessageResend, now, !s.inTx)
-		wants = need{mails: 1}
 		msg, err = s.message(ctx, host, MessageResend, inv, s.link.of(token))
-		return err
+		return need{mails: 1}, err
 	})
 	if err != nil {
 		return nil, err
@@ -92,25 +90,24 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 // it gets a *RateLimitedError, at the pending cap ErrTooManyPending.
 func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
-	var wants need
 	host := s.answers()
-	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), &wants, func(inv *Invitation, now time.Time) error {
-		wants = need{mails: 1}
+	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) (need, error) {
+		wants := need{mails: 1}
 		switch inv.StatusAt(now) {
 		case StatusExpired:
 			wants.links = 1 // its link is valid again
 		case StatusPending:
 			if s.keys.byID(inv.Token.KeyID) != nil {
-				return fmt.Errorf("%w: resend it or copy its link instead", ErrNotExpired)
+				return need{}, fmt.Errorf("%w: resend it or copy its link instead", ErrNotExpired)
 			}
 		default:
-			return ErrNotPending
+			return need{}, ErrNotPending
 		}
 		if err := s.cooldown(inv, now); err != nil {
-			return err
+			return need{}, err
 		}
 		if err := s.checkMember(ctx, inv.AccountID, inv.Email); err != nil {
-			return err
+			return need{}, err
 		}
 		token, material := s.keys.issue()
 		inv.Token = material
@@ -120,7 +117,7 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 		s.scheduleMail(inv, MessageRegenerate, now, !s.inTx)
 		var err error
 		msg, err = s.message(ctx, host, MessageRegenerate, inv, s.link.of(token))
-		return err
+		return wants, err
 	})
 	if err != nil {
 		return nil, err
@@ -155,7 +152,7 @@ func (s *Service) UpdateRoles(ctx context.Context, accountID string, id uuid.UUI
 		return nil, err
 	}
 	s.emit(ctx, EventRolesUpdated, now, inv)
-	return inv.withoutToken(), nil
+	return inv.stripToken(), nil
 }
 
 // Revoke ends a pending invitation, expired or not: its link stops working
@@ -173,7 +170,7 @@ func (s *Service) Revoke(ctx context.Context, accountID string, id uuid.UUID) (*
 		return nil, err
 	}
 	s.emit(ctx, EventRevoked, now, inv)
-	return inv.withoutToken(), nil
+	return inv.stripToken(), nil
 }
 
 // Get returns an invitation of the account, or ErrNotFound.
@@ -182,7 +179,7 @@ func (s *Service) Get(ctx context.Context, accountID string, id uuid.UUID) (*Inv
 	if err != nil {
 		return nil, err
 	}
-	return inv.withoutToken(), nil
+	return inv.stripToken(), nil
 }
 
 // Status is inv's status at the Service's clock: what StatusAt(now) says

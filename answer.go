@@ -25,11 +25,11 @@ func (s *Service) Lookup(ctx context.Context, token string) (*Invitation, error)
 	}
 	switch inv.StatusAt(s.clock()) {
 	case StatusPending:
-		return inv.withoutToken(), nil
+		return inv.stripToken(), nil
 	case StatusExpired:
-		return inv.withoutToken(), ErrExpired
+		return inv.stripToken(), ErrExpired
 	}
-	return inv.withoutToken(), ErrNotPending
+	return inv.stripToken(), ErrNotPending
 }
 
 // Accept accepts the invitation of a link while the link is valid, and
@@ -136,16 +136,16 @@ func (s *Service) answer(ctx context.Context, token string, who answerer, kind a
 		return nil
 	})
 	if inv != nil && (errors.Is(err, ErrExpired) || errors.Is(err, ErrNotPending)) {
-		return inv.withoutToken(), err
+		return inv.stripToken(), err
 	}
 	if err != nil {
 		return nil, err
 	}
 	s.emit(ctx, kind.event, now, inv)
 	if member {
-		return inv.withoutToken(), ErrAlreadyMember
+		return inv.stripToken(), ErrAlreadyMember
 	}
-	return inv.withoutToken(), nil
+	return inv.stripToken(), nil
 }
 
 // resolve finds the invitation of a parsed token.

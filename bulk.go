@@ -91,7 +91,7 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 			continue
 		}
 		s.emit(ctx, EventInvited, now, inv)
-		results[i].Invitation = inv.withoutToken()
+		results[i].Invitation = inv.stripToken()
 	}
 	return results, nil
 }

@@ -224,17 +224,19 @@ func (m TokenMaterial) Clone() TokenMaterial {
 	return m
 }
 
-// withoutToken drops the token material of an invitation the Service owns
-// before handing it to a caller. The key ID stays: it is not secret, and
-// Service.Actions reads it to tell a link whose secret was retired.
-func (inv *Invitation) withoutToken() *Invitation {
+// stripToken clears inv's token material in place, and returns inv so
+// that a return statement can hand it on: the Service strips every
+// invitation it owns before handing it to a caller, and a copy would cost
+// an allocation per call for nothing. The key ID stays: it is not secret,
+// and Service.Actions reads it to tell a link whose secret was retired.
+func (inv *Invitation) stripToken() *Invitation {
 	inv.Token = TokenMaterial{KeyID: inv.Token.KeyID}
 	return inv
 }
 
 // public is a copy without token material, for events and messages.
 func (inv *Invitation) public() Invitation {
-	return *inv.Clone().withoutToken()
+	return *inv.Clone().stripToken()
 }
 
 // LogValue implements slog.LogValuer: the identifying fields only, never

@@ -54,7 +54,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	}
 	s.emit(ctx, EventInvited, now, inv)
 	if in.SkipMail {
-		return inv.withoutToken(), nil
+		return inv.stripToken(), nil
 	}
 	return s.deliver(ctx, inv, msg)
 }

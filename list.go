@@ -83,7 +83,7 @@ func (s *Service) List(ctx context.Context, q ListQuery) (*ListPage, error) {
 		page.Next = encodeCursor(Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	for _, inv := range page.Invitations {
-		inv.withoutToken()
+		inv.stripToken()
 	}
 	return page, nil
 }

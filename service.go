@@ -155,13 +155,15 @@ func (s *Service) byID(accountID string, id uuid.UUID) loader {
 // another change won the race. When the rule refuses, the invitation it
 // judged is returned with the rule's error.
 func (s *Service) change(ctx context.Context, load loader, apply func(inv *Invitation, now time.Time) error) (*Invitation, time.Time, error) {
-	return s.changeLimited(ctx, load, nil, apply)
+	return s.changeLimited(ctx, load, func(inv *Invitation, now time.Time) (need, error) {
+		return need{}, apply(inv, now)
+	})
 }
 
-// changeLimited is change for a rule that makes mail due or links work:
-// apply sets *wants to what the change asks of the account's limits, and
+// changeLimited is change for a rule that makes mail due or links valid:
+// apply also returns what the change asks of the account's limits, and
 // the change is stored only if they allow it (see limited).
-func (s *Service) changeLimited(ctx context.Context, load loader, wants *need, apply func(inv *Invitation, now time.Time) error) (*Invitation, time.Time, error) {
+func (s *Service) changeLimited(ctx context.Context, load loader, apply func(inv *Invitation, now time.Time) (need, error)) (*Invitation, time.Time, error) {
 	for range casAttempts {
 		inv, err := load(ctx)
 		if err != nil {
@@ -169,14 +171,11 @@ func (s *Service) changeLimited(ctx context.Context, load loader, wants *need, a
 		}
 		now := s.clock()
 		version := inv.Version
-		if err := apply(inv, now); err != nil {
+		n, err := apply(inv, now)
+		if err != nil {
 			return inv, now, err
 		}
 		inv.Version = version + 1
-		var n need
-		if wants != nil {
-			n = *wants
-		}
 		err = s.limited(ctx, inv.AccountID, now, n, storeWrite{inv: inv, version: version})
 		if err == nil {
 			return inv, now, nil
