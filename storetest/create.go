@@ -84,7 +84,7 @@ func testEndedFreesEmail(t *testing.T, s invitations.Store) {
 
 func testConcurrentCreate(t *testing.T, s invitations.Store) {
 	ctx := context.Background()
-	invs := make([]*invitations.Invitation, Concurrency)
+	invs := make([]*invitations.Invitation, concurrency)
 	for i := range invs {
 		invs[i] = fixture(t, "acct-1", "ada@example.com", time.Duration(i)*time.Second)
 	}
@@ -99,7 +99,7 @@ func testConcurrentCreate(t *testing.T, s invitations.Store) {
 		require.True(t, errors.As(err, &already), "want *AlreadyInvitedError, got %v", err)
 	}
 	require.Equal(t, 1, won)
-	page, err := s.List(ctx, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: Concurrency})
+	page, err := s.List(ctx, invitations.ListFilter{AccountID: "acct-1", Now: base, Limit: concurrency})
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 }

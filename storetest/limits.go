@@ -150,7 +150,7 @@ func testLockExcludes(t *testing.T, s invitations.LimitStore) {
 				total = got[0].Count
 			}
 			// Each writes the running total plus one, a second later:
-			// a lost update would show as a total short of Concurrency.
+			// a lost update would show as a total short of concurrency.
 			return st.RecordMails(ctx, "acct-1", base.Add(time.Duration(total+1)*time.Second), total+1, base.Add(-time.Hour))
 		})
 	})
@@ -160,7 +160,7 @@ func testLockExcludes(t *testing.T, s invitations.LimitStore) {
 	require.Zero(t, overlaps.Load(), "two LockAccount calls of one account ran at once")
 	got, err := s.RecentMails(ctx, "acct-1", base.Add(-time.Hour), 1)
 	require.NoError(t, err)
-	require.Equal(t, Concurrency, got[0].Count)
+	require.Equal(t, concurrency, got[0].Count)
 }
 
 func testLockSeesOwnWrites(t *testing.T, s invitations.LimitStore) {

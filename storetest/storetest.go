@@ -26,8 +26,8 @@ import (
 	"github.com/invitekit/invitations"
 )
 
-// Concurrency is how many goroutines the race subtests start.
-const Concurrency = 50
+// concurrency is how many goroutines the race subtests start.
+const concurrency = 50
 
 // base is the suite's fixed clock reading: UTC, whole microseconds, as the
 // Service writes times.
@@ -186,13 +186,13 @@ func testCancelled(t *testing.T, s invitations.Store) {
 	requireSame(t, inv, got)
 }
 
-// race runs fn on Concurrency goroutines released together and returns
+// race runs fn on concurrency goroutines released together and returns
 // their errors.
 func race(fn func(i int) error) []error {
-	errs := make([]error, Concurrency)
+	errs := make([]error, concurrency)
 	var start, done sync.WaitGroup
 	start.Add(1)
-	for i := range Concurrency {
+	for i := range concurrency {
 		done.Go(func() {
 			start.Wait()
 			errs[i] = fn(i)
