@@ -102,9 +102,8 @@ type DeliveryPolicy struct {
 	Lease time.Duration
 	// Concurrency bounds how many messages one DeliverDue run sends at
 	// once. Default 4. A send mostly waits on the mail server, so more
-	// senders than cores pay off: against an SMTP server 2 ms away, 8
-	// drained a backlog 4.6 times as fast as 1 (see the README). Mind the
-	// provider's own limit on connections.
+	// senders than cores pay off, the more so the farther the server is.
+	// Mind the provider's own limit on connections.
 	Concurrency int
 	// RemindBefore, when set, makes DeliverDue mail one reminder
 	// (MessageReminder: the same link, the expiry unchanged) to each

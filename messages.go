@@ -102,10 +102,11 @@ type renderer interface {
 }
 
 // defaultMessages is the built-in renderer. It is written in Go rather
-// than html/template: the template engine's reflective escapers cost about
-// 1 µs per action, which alone would have put Invite over its 20 µs budget.
-// Every value from input is escaped with html.EscapeString in the HTML
-// part; the link is built from the validated AcceptURL and a base64url token.
+// than html/template: the template engine escapes by reflection at every
+// action, and the built-in messages are rendered on every Invite, Resend
+// and delivery, where that cost would be most of the call's own. Every
+// value from input is escaped with html.EscapeString in the HTML part; the
+// link is built from the validated AcceptURL and a base64url token.
 type defaultMessages struct{}
 
 // wording is the English text of one message kind.

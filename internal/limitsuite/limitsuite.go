@@ -18,8 +18,9 @@ import (
 	"github.com/invitekit/invitations/invitationstest"
 )
 
-// Concurrency is how many Invites race in the cross-Service tests, as the
-// issue asks: 64 from two Services.
+// Concurrency is how many Invites race in the cross-Service tests: 64,
+// split over two Services, so that a lost update or a mail counted twice
+// under the account's lock shows in the totals.
 const Concurrency = 64
 
 var (
