@@ -7,8 +7,10 @@ import (
 
 // maxCachedZones bounds the time-zone cache. Invite accepts only zones
 // that load, and the tz database holds about 600 names, so the bound is
-// never reached by honest use; it keeps a flood of odd spellings
-// ("europe/berlin", "Europe/Berlin/") from growing the process without end.
+// never reached by honest use. But time.LoadLocation reads the system's
+// tz database as files, so endless spellings of one zone load
+// ("Europe//Berlin", "Europe/./Berlin", ...): the bound keeps a flood of
+// them from growing the process without end.
 const maxCachedZones = 1024
 
 // zones caches time zones: loading one reads the tz database from disk.
