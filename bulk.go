@@ -91,7 +91,7 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 			continue
 		}
 		s.emit(ctx, EventInvited, now, inv)
-		results[i].Invitation = inv.withoutToken()
+		results[i].Invitation = inv.stripToken()
 	}
 	return results, nil
 }
@@ -103,7 +103,7 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 // after the first account is reported per row: its error is the call's
 // only while nothing is stored.
 func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.Time) ([]error, error) {
-	if !s.limits.counted() {
+	if !s.limits.needLimitStore() {
 		return s.storeMany(ctx, s.store, batch)
 	}
 	ls, err := s.limitStore()
@@ -160,7 +160,7 @@ func (s *Service) accountLanded(ctx context.Context, err error, batch []*Invitat
 // row that fails on its own (its email is invited already) gives its room
 // to the rows after it.
 func (s *Service) createWithin(ctx context.Context, st LimitStore, account string, now time.Time, batch []*Invitation, which []int, errs []error) error {
-	want := need{working: len(which)}
+	want := need{links: len(which)}
 	for _, i := range which {
 		want.mails += batch[i].SendCount
 	}
@@ -172,7 +172,7 @@ func (s *Service) createWithin(ctx context.Context, st LimitStore, account strin
 	for len(which) > 0 {
 		var admitted, rest []int
 		for _, i := range which {
-			n := need{mails: batch[i].SendCount, working: 1}
+			n := need{mails: batch[i].SendCount, links: 1}
 			if err := r.refuse(n); err != nil {
 				// Its error as of its first turn, unless room frees up for it.
 				if errs[i] == nil {
@@ -199,7 +199,7 @@ func (s *Service) createWithin(ctx context.Context, st LimitStore, account strin
 			errs[i] = rowErrs[j]
 			if rowErrs[j] != nil {
 				// Not stored: its room goes back to the rows still waiting.
-				r.take(need{mails: -batch[i].SendCount, working: -1})
+				r.take(need{mails: -batch[i].SendCount, links: -1})
 			} else {
 				mailed += batch[i].SendCount
 				made++

@@ -94,12 +94,3 @@ func TestInviteManyCallErrors(t *testing.T) {
 	_, err = broken.InviteMany(ctx, []invitations.InviteInput{input("acct-1", "x@example.com")})
 	require.ErrorIs(t, err, down)
 }
-
-type createFailing struct {
-	invitations.Store
-	err error
-}
-
-func (s createFailing) CreateMany(context.Context, []*invitations.Invitation) ([]error, error) {
-	return nil, s.err
-}

@@ -70,14 +70,14 @@ type Config struct {
 	// you". An error of the hook is returned wrapped; in DeliverDue it
 	// fails the attempt, which is retried.
 	AccountName func(ctx context.Context, accountID string) (string, error)
-	// Limits bound the mail and the working links of each account; the
+	// Limits bound the mail and the valid links of each account; the
 	// zero value means no limits. Set them (RecommendedLimits is a good
 	// start) wherever strangers can sign up and invite: an invitation
 	// form is a known spam vector. The mail quota and the pending cap
 	// need a Store that implements LimitStore (memstore and sqlstore do).
 	// Give every Service sharing a Store the same Limits: one without the
 	// cap does not keep the per-account bound the cap relies on (see
-	// WorkingBound).
+	// LinkBound).
 	Limits Limits
 	// Templates, when set, replace the built-in messages.
 	Templates *Templates
@@ -102,9 +102,8 @@ type DeliveryPolicy struct {
 	Lease time.Duration
 	// Concurrency bounds how many messages one DeliverDue run sends at
 	// once. Default 4. A send mostly waits on the mail server, so more
-	// senders than cores pay off: against an SMTP server 2 ms away, 8
-	// drained a backlog 4.6 times as fast as 1 (see the README). Mind the
-	// provider's own limit on connections.
+	// senders than cores pay off, the more so the farther the server is.
+	// Mind the provider's own limit on connections.
 	Concurrency int
 	// RemindBefore, when set, makes DeliverDue mail one reminder
 	// (MessageReminder: the same link, the expiry unchanged) to each

@@ -75,22 +75,22 @@ func (s *Service) send(ctx context.Context, msg Message) (err error) {
 // a caller's transaction it sends nothing: the message stays due.
 func (s *Service) deliver(ctx context.Context, inv *Invitation, msg Message) (*Invitation, error) {
 	if s.inTx {
-		return inv.withoutToken(), nil
+		return inv.stripToken(), nil
 	}
 	sendErr := s.send(ctx, msg)
-	recorded, _, recordErr := s.recordAttempt(ctx, inv, msg.Kind, s.sent(sendErr))
+	recorded, _, recordErr := s.recordAttempt(ctx, inv, msg.Kind, s.sendOutcome(sendErr))
 	if recorded != nil {
 		inv = recorded
 	}
 	switch {
 	case sendErr != nil:
-		return inv.withoutToken(), fmt.Errorf("%w: %w", ErrDelivery, sendErr)
+		return inv.stripToken(), fmt.Errorf("%w: %w", ErrDelivery, sendErr)
 	case recordErr != nil:
 		// The mail went out; only its record is missing, so DeliverDue may
 		// send it once more after the lease. inv is what the store holds.
-		return inv.withoutToken(), fmt.Errorf("invitations: message sent, but its delivery could not be recorded: %w", recordErr)
+		return inv.stripToken(), fmt.Errorf("invitations: message sent, but its delivery could not be recorded: %w", recordErr)
 	}
-	return inv.withoutToken(), nil
+	return inv.stripToken(), nil
 }
 
 // outcome is what became of one attempt.
@@ -151,10 +151,10 @@ func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind Messa
 	return out, result, nil
 }
 
-// sent records the outcome of a send: delivered, or a failure to retry
-// after a backoff, or to give up on after the last attempt or a permanent
-// error.
-func (s *Service) sent(sendErr error) func(*Delivery, time.Time) outcome {
+// sendOutcome returns the record of a send that ended with sendErr, for
+// recordAttempt: delivered, or a failure to retry after a backoff, or to
+// give up on after the last attempt or a permanent error.
+func (s *Service) sendOutcome(sendErr error) func(*Delivery, time.Time) outcome {
 	return func(d *Delivery, now time.Time) outcome {
 		if sendErr == nil {
 			*d = Delivery{DeliveredAt: now, RemindedAt: d.RemindedAt}
@@ -216,7 +216,7 @@ func (s *Service) Deliver(ctx context.Context, accountID string, id uuid.UUID) (
 		return nil, err
 	}
 	if inv.Delivery.Due == "" || inv.Delivery.NextAttempt.After(s.clock()) {
-		return inv.withoutToken(), nil
+		return inv.stripToken(), nil
 	}
 	claimed, err := s.claim(ctx, inv)
 	if errors.Is(err, ErrConflict) {
@@ -228,9 +228,9 @@ func (s *Service) Deliver(ctx context.Context, accountID string, id uuid.UUID) (
 	}
 	out, _, sendErr := s.attemptDue(ctx, claimed)
 	if sendErr != nil {
-		return out.withoutToken(), fmt.Errorf("%w: %w", ErrDelivery, sendErr)
+		return out.stripToken(), fmt.Errorf("%w: %w", ErrDelivery, sendErr)
 	}
-	return out.withoutToken(), nil
+	return out.stripToken(), nil
 }
 
 // DeliverDue sends the messages whose attempt is due: those whose first
@@ -281,59 +281,6 @@ func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 	close(work)
 	senders.Wait()
 	return r, err
-}
-
-// scheduleReminders makes a reminder due for each pending invitation whose
-// link expires within DeliveryPolicy.RemindBefore and that was not
-// reminded since it was last sent; the claims that follow send them. A
-// reminder Config.Limits refuse is skipped (see remind). Each
-// is marked with a compare-and-set, so that of several processes one
-// schedules it; one that changed meanwhile is left for the next run.
-func (s *Service) scheduleReminders(ctx context.Context) error {
-	if s.delivery.RemindBefore == 0 {
-		return nil
-	}
-	for {
-		now := s.clock()
-		found, err := s.store.ListRemindable(ctx, now, now.Add(s.delivery.RemindBefore), deliverBatch)
-		if err != nil {
-			return storeError(err)
-		}
-		marked := 0
-		for _, inv := range found {
-			err := s.remind(ctx, inv, now)
-			switch {
-			case err == nil:
-				marked++
-			case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
-			default:
-				return storeError(err)
-			}
-		}
-		if marked == 0 || len(found) < deliverBatch {
-			return nil
-		}
-	}
-}
-
-// remind makes a reminder due on inv, a remindable invitation as listed.
-// One the limits refuse (the account's mail quota is used up, or the
-// invitation was mailed within the cooldown) is skipped, not delayed: it
-// is marked reminded and nothing is due.
-func (s *Service) remind(ctx context.Context, inv *Invitation, now time.Time) error {
-	version := inv.Version
-	inv.Delivery.RemindedAt = now
-	inv.Version = version + 1
-	if s.cooldown(inv, now) == nil {
-		mail := inv.Clone()
-		mail.SendCount++
-		s.scheduleMail(mail, MessageReminder, now, false)
-		err := s.limited(ctx, inv.AccountID, now, need{mails: 1}, storeWrite{inv: mail, version: version})
-		if !errors.Is(err, ErrRateLimited) {
-			return err
-		}
-	}
-	return s.store.Update(ctx, inv, version)
 }
 
 // claimDue reads pages of due messages and hands each one it claims to the
@@ -405,7 +352,7 @@ func (s *Service) attemptDue(ctx context.Context, inv *Invitation) (*Invitation,
 	kind := inv.Delivery.Due
 	if inv.StatusAt(s.clock()) == StatusExpired {
 		out, result, err := s.recordAttempt(ctx, inv, kind, linkExpired)
-		return keep(inv, out, err), unrecorded(result, err), errLinkExpired
+		return storedAfter(inv, out, err), outcomeCounted(result, err), errLinkExpired
 	}
 	var sendErr error
 	token, err := s.keys.rederive(inv.Token)
@@ -421,22 +368,23 @@ func (s *Service) attemptDue(ctx context.Context, inv *Invitation) (*Invitation,
 	} else {
 		sendErr = s.send(ctx, msg)
 	}
-	out, result, err := s.recordAttempt(ctx, inv, kind, s.sent(sendErr))
-	return keep(inv, out, err), unrecorded(result, err), sendErr
+	out, result, err := s.recordAttempt(ctx, inv, kind, s.sendOutcome(sendErr))
+	return storedAfter(inv, out, err), outcomeCounted(result, err), sendErr
 }
 
-// keep picks what to return after recording: the recorded invitation, or
-// the claimed one when nothing was recorded.
-func keep(claimed, recorded *Invitation, err error) *Invitation {
+// storedAfter is the invitation as stored after an attempt: the recorded
+// one, or the claimed one when nothing was recorded.
+func storedAfter(claimed, recorded *Invitation, err error) *Invitation {
 	if err != nil || recorded == nil {
 		return claimed
 	}
 	return recorded
 }
 
-// unrecorded is the outcome of an attempt whose record failed: the claim
-// runs out and the message is tried again.
-func unrecorded(result outcome, err error) outcome {
+// outcomeCounted is the outcome DeliveryReport counts for an attempt: the
+// recorded one, or retrying when the record failed (err), since the claim
+// then runs out and the message is tried again.
+func outcomeCounted(result outcome, err error) outcome {
 	if err != nil {
 		return retrying
 	}

@@ -36,7 +36,7 @@
 //
 // An invitation form is a known spam vector. Config.Limits caps each
 // account's mail per day, spaces out the mails of one invitation and caps
-// its working links; the counts live in the Store (LimitStore), so that
+// its valid links; the counts live in the Store (LimitStore), so that
 // every process sharing it enforces one limit. RecommendedLimits is a
 // good start.
 //

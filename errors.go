@@ -7,8 +7,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// Sentinel errors. Every error the Service returns matches at most one of
-// these with errors.Is; typed errors below add detail for errors.As.
+// Sentinel errors, matched with errors.Is; the typed errors below (and
+// RateLimitedError) add detail for errors.As. An error the Service makes
+// matches one of them, except where it carries a cause:
+//   - an error matching ErrDelivery wraps the failed send, so it also
+//     matches what that matches: ErrPermanent when delivery was given up
+//     for good (a Mailer's Permanent error, a message that cannot be
+//     rendered, or, with ErrInvalidToken too, a link issued under a
+//     secret the Service no longer holds), and the Mailer's own errors;
+//   - an error of a host's hook (Config.IsMember, Roles, AccountName)
+//     wraps what the hook returned.
 var (
 	// ErrInvalidInput reports input that breaks a documented rule: a bad
 	// email, no role, an unknown status filter, a bad cursor or a bad Config.
@@ -61,6 +69,17 @@ var (
 	// invitation is returned, so a stranger holding the link learns nothing
 	// about it.
 	ErrEmailMismatch = errors.New("invitations: the invitation is for another email")
+
+	// ErrRateLimited reports a call that would send more mail than
+	// Config.Limits allow; the error is a *RateLimitedError saying when to
+	// try again. Nothing was stored or sent.
+	ErrRateLimited = errors.New("invitations: rate limited")
+
+	// ErrTooManyPending reports an Invite or Regenerate that would give an
+	// account more valid links (pending and not expired) than
+	// Limits.MaxPendingPerAccount. Nothing
+	// was stored or sent; revoke some, or wait for them to be answered.
+	ErrTooManyPending = errors.New("invitations: too many pending invitations in the account")
 
 	// ErrPermanent marks a delivery error that no retry can fix (a mailbox
 	// that does not exist, a message the server refuses): wrap it with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -261,4 +262,65 @@ func TestAccountNameFailureIsRetried(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, r.Delivered)
 	assert.Contains(t, h.mailer.Last().Text, "Acme Inc.")
+}
+
+// members is a host's membership table for Config.IsMember.
+type members struct {
+	mu     sync.Mutex
+	emails map[string]bool // "account/email"
+	asked  []string
+	err    error
+}
+
+func (m *members) isMember(_ context.Context, accountID, email string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.asked = append(m.asked, email)
+	return m.emails[accountID+"/"+email], m.err
+}
+
+func (m *members) add(accountID, email string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.emails[accountID+"/"+email] = true
+}
+
+func TestIsMemberRefusesAMembersEmail(t *testing.T) {
+	ctx := context.Background()
+	m := &members{emails: map[string]bool{"acct-1/ada@example.com": true}}
+	h := newHarness(t, func(c *invitations.Config) { c.IsMember = m.isMember })
+
+	_, err := h.svc.Invite(ctx, input("acct-1", "  Ada@Example.COM "))
+	require.ErrorIs(t, err, invitations.ErrAlreadyMember)
+	assert.Equal(t, []string{"ada@example.com"}, m.asked, "IsMember sees the normalized email")
+	assert.Zero(t, h.store.Len(), "nothing stored")
+	assert.Empty(t, h.mailer.Messages(), "nothing sent")
+
+	_, err = h.svc.Invite(ctx, input("acct-2", "ada@example.com"))
+	require.NoError(t, err, "a member of another account can be invited")
+
+	// Became a member after the invitation was sent: Resend and Regenerate
+	// refuse, and change nothing.
+	inv, _ := h.invite("bob@example.com")
+	m.add("acct-1", "bob@example.com")
+	sent := len(h.mailer.Messages())
+	_, err = h.svc.Resend(ctx, "acct-1", inv.ID)
+	require.ErrorIs(t, err, invitations.ErrAlreadyMember)
+	h.clock.Advance(week)
+	_, err = h.svc.Regenerate(ctx, "acct-1", inv.ID)
+	require.ErrorIs(t, err, invitations.ErrAlreadyMember)
+	assert.Len(t, h.mailer.Messages(), sent)
+	assert.Equal(t, inv.Version, h.get(inv.ID).Version, "nothing stored")
+}
+
+func TestIsMemberErrorIsReturnedWrapped(t *testing.T) {
+	ctx := context.Background()
+	down := errors.New("members table unreachable")
+	m := &members{emails: map[string]bool{}, err: down}
+	h := newHarness(t, func(c *invitations.Config) { c.IsMember = m.isMember })
+	_, err := h.svc.Invite(ctx, input("acct-1", "ada@example.com"))
+	require.ErrorIs(t, err, down)
+	assert.NotErrorIs(t, err, invitations.ErrAlreadyMember)
+	assert.Zero(t, h.store.Len())
+	assert.Empty(t, h.mailer.Messages())
 }

@@ -224,17 +224,19 @@ func (m TokenMaterial) Clone() TokenMaterial {
 	return m
 }
 
-// withoutToken drops the token material of an invitation the Service owns
-// before handing it to a caller. The key ID stays: it is not secret, and
-// Service.Actions reads it to tell a link whose secret was retired.
-func (inv *Invitation) withoutToken() *Invitation {
+// stripToken clears inv's token material in place, and returns inv so
+// that a return statement can hand it on: the Service strips every
+// invitation it owns before handing it to a caller, and a copy would cost
+// an allocation per call for nothing. The key ID stays: it is not secret,
+// and Service.Actions reads it to tell a link whose secret was retired.
+func (inv *Invitation) stripToken() *Invitation {
 	inv.Token = TokenMaterial{KeyID: inv.Token.KeyID}
 	return inv
 }
 
 // public is a copy without token material, for events and messages.
 func (inv *Invitation) public() Invitation {
-	return *inv.Clone().withoutToken()
+	return *inv.Clone().stripToken()
 }
 
 // LogValue implements slog.LogValuer: the identifying fields only, never
@@ -248,4 +250,26 @@ func (inv *Invitation) LogValue() slog.Value {
 		slog.Time("expires_at", inv.ExpiresAt),
 		slog.Int64("version", inv.Version),
 	)
+}
+
+// AccountName is the account's display name for people: the
+// "account_name" metadata, else the AccountID.
+func (inv *Invitation) AccountName() string {
+	if name := inv.Metadata[MetadataAccountName]; name != "" {
+		return name
+	}
+	return inv.AccountID
+}
+
+// Location is the recipient's time zone, from the "time_zone" metadata;
+// UTC when there is none (or it is unknown).
+func (inv *Invitation) Location() *time.Location {
+	loc, _ := zone(inv.Metadata[MetadataTimeZone])
+	return loc
+}
+
+// ExpiresText is when the link expires, in words and in the recipient's
+// time zone, as the messages write it: "Monday, 9 November 2026 at 09:30 UTC".
+func (inv *Invitation) ExpiresText() string {
+	return inv.ExpiresAt.In(inv.Location()).Format(expiryLayout)
 }

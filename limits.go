@@ -2,7 +2,6 @@ package invitations
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -55,47 +54,46 @@ func (l Limits) check() error {
 	return nil
 }
 
-// counted says whether the limits need counts from the Store.
-func (l Limits) counted() bool { return l.MailsPerAccountPerDay > 0 || l.MaxPendingPerAccount > 0 }
-
-// concern says whether a write that needs n is subject to a counted limit.
-func (l Limits) concern(n need) bool {
-	return (n.mails > 0 && l.MailsPerAccountPerDay > 0) || (n.working > 0 && l.MaxPendingPerAccount > 0)
+// needLimitStore says whether the limits count in the Store: the mail
+// quota and the pending cap do, the cooldown does not.
+func (l Limits) needLimitStore() bool {
+	return l.MailsPerAccountPerDay > 0 || l.MaxPendingPerAccount > 0
 }
 
-var (
-	// ErrRateLimited reports a call that would send more mail than
-	// Config.Limits allow; the error is a *RateLimitedError saying when to
-	// try again. Nothing was stored or sent.
-	ErrRateLimited = errors.New("invitations: rate limited")
-
-	// ErrTooManyPending reports an Invite or Regenerate that would give an
-	// account more working links than Limits.MaxPendingPerAccount. Nothing
-	// was stored or sent; revoke some, or wait for them to be answered.
-	ErrTooManyPending = errors.New("invitations: too many pending invitations in the account")
-)
+// limitWrite says whether a write that needs n must be made under the
+// account's lock: it makes mail due under the quota, or links valid under
+// the pending cap.
+func (l Limits) limitWrite(n need) bool {
+	return (n.mails > 0 && l.MailsPerAccountPerDay > 0) || (n.links > 0 && l.MaxPendingPerAccount > 0)
+}
 
 // RateLimitedError is returned (wrapped or not) when a limit of
 // Config.Limits refuses a mail. It matches ErrRateLimited.
 type RateLimitedError struct {
 	// RetryAfter is how long until the mail would be allowed.
 	RetryAfter time.Duration
-	// Limit names the limit that refused it: "mails_per_account_per_day"
-	// or "resend_cooldown".
-	Limit string
+	// Limit names the limit that refused it: LimitMailsPerDay or
+	// LimitResendCooldown.
+	Limit LimitName
 }
+
+// LimitName names a field of Limits whose limit can refuse a mail, in
+// the snake_case an API shows (invitationshttp's problem "limit").
+type LimitName string
 
 // The values of RateLimitedError.Limit.
 const (
-	LimitMailsPerDay    = "mails_per_account_per_day"
-	LimitResendCooldown = "resend_cooldown"
+	// LimitMailsPerDay names Limits.MailsPerAccountPerDay.
+	LimitMailsPerDay LimitName = "mails_per_account_per_day"
+	// LimitResendCooldown names Limits.ResendCooldown.
+	LimitResendCooldown LimitName = "resend_cooldown"
 )
 
 // Error implements error.
 func (e *RateLimitedError) Error() string {
 	msg := ErrRateLimited.Error()
 	if e.Limit != "" {
-		msg += " (" + e.Limit + ")"
+		msg += " (" + string(e.Limit) + ")"
 	}
 	return msg + ": retry after " + strconv.FormatInt(int64(e.RetryAfter.Round(time.Second)/time.Second), 10) + "s"
 }
@@ -103,98 +101,34 @@ func (e *RateLimitedError) Error() string {
 // Is makes errors.Is(err, ErrRateLimited) true.
 func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
 
-// LimitStore is a Store that can count for Config.Limits: New requires it
-// when MailsPerAccountPerDay or MaxPendingPerAccount is set. The Service
-// checks and writes within LockAccount, so that of several processes
-// racing for an account's last mail exactly one gets it.
-//
-// The storetest package checks this contract too.
-type LimitStore interface {
-	Store
-
-	// LockAccount runs fn while no other LockAccount of the same account
-	// runs, in any process sharing the store, with a LimitStore on which
-	// fn's calls are one atomic unit: they take effect together if fn
-	// returns nil and not at all if it returns an error (a Store that
-	// cannot undo writes must say so; the Service makes its last write
-	// one that cannot fail). A LimitStore bound to a caller's transaction
-	// takes the lock within that transaction and passes itself. fn's
-	// error is returned as is.
-	LockAccount(ctx context.Context, accountID string, fn func(ctx context.Context, st LimitStore) error) error
-
-	// CountMails returns how many mails the account's records made
-	// strictly after since add up to (the sum of their Counts). It must be
-	// served by an index on (account, time).
-	CountMails(ctx context.Context, accountID string, since time.Time) (int, error)
-
-	// RecentMails returns up to limit of the account's mail records made
-	// strictly after since, newest first. The Service reads them only
-	// when the quota is used up, to tell when it frees up.
-	RecentMails(ctx context.Context, accountID string, since time.Time, limit int) ([]MailRecord, error)
-
-	// RecordMails records that n mails of the account were made due at
-	// at, and deletes the account's records made at or before
-	// forgetBefore, which will never be read again.
-	RecordMails(ctx context.Context, accountID string, at time.Time, n int, forgetBefore time.Time) error
-
-	// CountWorking returns how many of the account's invitations are
-	// pending with ExpiresAt after now, or limit if there are at least
-	// that many: it need not count further. It must be served by an
-	// index.
-	CountWorking(ctx context.Context, accountID string, now time.Time, limit int) (int, error)
-
-	// WorkingBound returns what SetWorkingBound last stored for the
-	// account, or the zero WorkingBound if nothing was.
-	WorkingBound(ctx context.Context, accountID string) (WorkingBound, error)
-
-	// SetWorkingBound stores b for the account, replacing what was there.
-	SetWorkingBound(ctx context.Context, accountID string, b WorkingBound) error
-}
-
-// WorkingBound is what the Service keeps per account so that the pending
-// cap need not count the account's working links on every call: a number
-// never below them, counted exactly at CountedAt and raised by every link
-// made to work since. A Store keeps it as given.
-type WorkingBound struct {
-	Links     int
-	CountedAt time.Time
-}
-
-// boundTrust is how long a WorkingBound is trusted after its exact count:
+// boundTrust is how long a LinkBound is trusted after its exact count:
 // links made by a Service without the cap (which does not raise it) can
 // put an account over the cap by what they made in this time at most.
 const boundTrust = time.Hour
 
-// MailRecord is one entry of an account's mail ledger: Count mails made
-// due at At.
-type MailRecord struct {
-	At    time.Time
-	Count int
-}
-
 // need is what one limited write asks of its account's limits.
 type need struct {
-	mails   int // mails it makes due
-	working int // links it makes work that did not
+	mails int // mails it makes due
+	links int // links it makes valid that were not
 }
 
 // room is what an account's limits still allow at now, read within
-// LockAccount: how many mails and working links, and when the next mail
-// would be allowed once the quota is used up. bound is the WorkingBound
-// the working room was read from, raised as links are made.
+// LockAccount: how many mails and valid links, and when the next mail
+// would be allowed once the quota is used up. bound is the LinkBound the
+// links room was read from, raised as links are made.
 type room struct {
-	mails, working int
-	mailsAgain     time.Duration
-	bound          WorkingBound
+	mails, links int
+	mailsAgain   time.Duration
+	bound        LinkBound
 }
 
 // noLimit stands for a limit that is not set.
 const noLimit = int(^uint(0) >> 1)
 
 // roomAt reads the account's room for a write that needs want; only the
-// limits that are set and that want concerns are read.
+// limits that are set and that want asks of are read.
 func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, now time.Time, want need) (room, error) {
-	r := room{mails: noLimit, working: noLimit}
+	r := room{mails: noLimit, links: noLimit}
 	if quota := s.limits.MailsPerAccountPerDay; quota > 0 && want.mails > 0 {
 		since := now.Add(-MailWindow)
 		used, err := st.CountMails(ctx, accountID, since)
@@ -208,21 +142,21 @@ func (s *Service) roomAt(ctx context.Context, st LimitStore, accountID string, n
 			}
 		}
 	}
-	if limit := s.limits.MaxPendingPerAccount; limit > 0 && want.working > 0 {
-		b, err := st.WorkingBound(ctx, accountID)
+	if limit := s.limits.MaxPendingPerAccount; limit > 0 && want.links > 0 {
+		b, err := st.ValidLinksBound(ctx, accountID)
 		if err != nil {
 			return r, storeError(err)
 		}
 		// Count exactly only when the bound is stale or too close to the
 		// cap to allow the write: a refusal is always from an exact count.
-		if age := now.Sub(b.CountedAt); b.CountedAt.IsZero() || age < 0 || age >= boundTrust || b.Links+want.working > limit {
-			n, err := st.CountWorking(ctx, accountID, now, limit)
+		if age := now.Sub(b.CountedAt); b.CountedAt.IsZero() || age < 0 || age >= boundTrust || b.Links+want.links > limit {
+			n, err := st.CountValidLinks(ctx, accountID, now, limit)
 			if err != nil {
 				return r, storeError(err)
 			}
-			b = WorkingBound{Links: n, CountedAt: now}
+			b = LinkBound{Links: n, CountedAt: now}
 		}
-		r.working, r.bound = max(limit-b.Links, 0), b
+		r.links, r.bound = max(limit-b.Links, 0), b
 	}
 	return r, nil
 }
@@ -235,7 +169,7 @@ func (s *Service) keepBound(ctx context.Context, st LimitStore, accountID string
 	}
 	b := r.bound
 	b.Links += made
-	if err := st.SetWorkingBound(ctx, accountID, b); err != nil {
+	if err := st.SetValidLinksBound(ctx, accountID, b); err != nil {
 		return storeError(err)
 	}
 	return nil
@@ -262,7 +196,7 @@ func mailsAgain(ctx context.Context, st LimitStore, accountID string, since, now
 // refuse returns the error for a need that r cannot meet, or nil.
 func (r room) refuse(n need) error {
 	switch {
-	case n.working > r.working:
+	case n.links > r.links:
 		return fmt.Errorf("%w: the account has reached its limit", ErrTooManyPending)
 	case n.mails > r.mails:
 		return &RateLimitedError{RetryAfter: r.mailsAgain, Limit: LimitMailsPerDay}
@@ -275,14 +209,14 @@ func (r *room) take(n need) {
 	if r.mails != noLimit {
 		r.mails -= n.mails
 	}
-	if r.working != noLimit {
-		r.working -= n.working
+	if r.links != noLimit {
+		r.links -= n.links
 	}
 }
 
-// storeWrite is the one store write of a call that a limit may concern: a
+// storeWrite is the one store write of a call that a limit may restrict: a
 // Create of inv, or an Update of inv from version. A value, not a
-// closure, so that calls no limit concerns allocate nothing for it.
+// closure, so that calls no limit restricts allocate nothing for it.
 type storeWrite struct {
 	inv     *Invitation
 	version int64
@@ -298,7 +232,7 @@ func (w storeWrite) to(ctx context.Context, st Store) error {
 
 // limited makes w under the account's limits: within the account's lock
 // it checks that the account has room for n, makes w on the locked store,
-// and records the mails it made due. A write no counted limit concerns is
+// and records the mails it made due. A write no counted limit restricts is
 // made on the Service's store, without the lock.
 func (s *Service) limited(ctx context.Context, accountID string, now time.Time, n need, w storeWrite) error {
 	err := s.limitedWrite(ctx, accountID, now, n, w)
@@ -309,7 +243,7 @@ func (s *Service) limited(ctx context.Context, accountID string, now time.Time, 
 }
 
 func (s *Service) limitedWrite(ctx context.Context, accountID string, now time.Time, n need, w storeWrite) error {
-	if !s.limits.concern(n) {
+	if !s.limits.limitWrite(n) {
 		return w.to(ctx, s.store)
 	}
 	ls, err := s.limitStore()
@@ -327,7 +261,7 @@ func (s *Service) limitedWrite(ctx context.Context, accountID string, now time.T
 		if err := w.to(ctx, st); err != nil {
 			return err
 		}
-		if err := s.keepBound(ctx, st, accountID, r, n.working); err != nil {
+		if err := s.keepBound(ctx, st, accountID, r, n.links); err != nil {
 			return err
 		}
 		return s.recordMails(ctx, st, accountID, now, n.mails)
@@ -354,61 +288,4 @@ func (s *Service) limitStore() (LimitStore, error) {
 		return nil, configError("Limits need a Store that implements LimitStore")
 	}
 	return ls, nil
-}
-
-// cooldown refuses a mail to inv within Limits.ResendCooldown of its last
-// mail (see lastMail).
-func (s *Service) cooldown(inv *Invitation, now time.Time) error {
-	if again := s.mailAgainAt(inv); again.After(now) {
-		return &RateLimitedError{RetryAfter: again.Sub(now), Limit: LimitResendCooldown}
-	}
-	return nil
-}
-
-// mailAgainAt is when the resend cooldown lets inv be mailed again: its
-// last mail plus the cooldown; zero without a cooldown or a mail.
-func (s *Service) mailAgainAt(inv *Invitation) time.Time {
-	last := lastMail(inv)
-	if s.limits.ResendCooldown == 0 || last.IsZero() {
-		return time.Time{}
-	}
-	return last.Add(s.limits.ResendCooldown)
-}
-
-// lastMail is when inv's latest mail that the resend cooldown counts was
-// made. The current message counts from when it was made due while no
-// attempt at it has failed: it is being sent, or waits for its first
-// attempt (made in a caller's transaction, or by InviteMany). Judging by
-// delivery alone would let every Resend that reads the invitation while
-// another one's mail is in flight pass. A message whose attempt failed
-// does not count, since nothing reached the invitee: then the last
-// delivered mail does.
-func lastMail(inv *Invitation) time.Time {
-	d := &inv.Delivery
-	if d.Due == "" || d.Attempts > 0 {
-		return d.DeliveredAt
-	}
-	made := inv.SentAt
-	if d.Due == MessageReminder {
-		made = d.RemindedAt // a reminder keeps the link's SentAt
-	}
-	if made.Before(d.DeliveredAt) {
-		return d.DeliveredAt
-	}
-	return made
-}
-
-// ResendAllowedAt is when Limits.ResendCooldown lets inv be mailed again
-// by Resend (or Regenerate), or the zero time when the cooldown does not
-// hold it back at the Service's clock. The cooldown runs from the
-// invitation's last mail: the one being sent or waiting for its first
-// attempt, else the last delivered one; a failed send does not count.
-// Like Actions, it reads only inv and makes no store call, so an admin
-// page can say "you can send it again in 42 s" without trying. The
-// account's daily mail quota is not considered: it needs the Store.
-func (s *Service) ResendAllowedAt(inv *Invitation) time.Time {
-	if again := s.mailAgainAt(inv); again.After(s.clock()) {
-		return again
-	}
-	return time.Time{}
 }

@@ -19,9 +19,6 @@ func TestLimitsOnMemstore(t *testing.T) {
 	limitsuite.Run(t, func(*testing.T) invitations.LimitStore { return memstore.New() })
 }
 
-// plainStore hides memstore's LimitStore methods: a Store of before Limits.
-type plainStore struct{ invitations.Store }
-
 func TestLimitsConfig(t *testing.T) {
 	cfg := func(l invitations.Limits) invitations.Config {
 		return invitations.Config{Secret: secretA, AcceptURL: acceptURL, Limits: l}
@@ -70,65 +67,6 @@ func TestLimitsZeroIsUnlimited(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Len(t, h.mailer.Messages(), 101)
-}
-
-// TestActionsFollowTheCooldown: under RecommendedLimits, right after an
-// invite, Actions offers no Resend (it would be refused) and
-// ResendAllowedAt says when it will be offered; then it is.
-func TestActionsFollowTheCooldown(t *testing.T) {
-	ctx := context.Background()
-	h := newHarness(t, func(c *invitations.Config) { c.Limits = invitations.RecommendedLimits })
-	inv, _ := h.invite("ada@example.com")
-	assert.Equal(t, []invitations.Action{invitations.ActionCopyLink, invitations.ActionUpdateRoles, invitations.ActionRevoke}, h.svc.Actions(inv))
-	assert.Equal(t, h.clock.Now().Add(time.Minute), h.svc.ResendAllowedAt(inv))
-
-	h.clock.Advance(42 * time.Second)
-	_, err := h.svc.Resend(ctx, "acct-1", inv.ID)
-	var rl *invitations.RateLimitedError
-	require.ErrorAs(t, err, &rl)
-	assert.Equal(t, 18*time.Second, rl.RetryAfter)
-	assert.Equal(t, h.clock.Now().Add(rl.RetryAfter), h.svc.ResendAllowedAt(inv), "the same instant the refusal names")
-
-	h.clock.Advance(18 * time.Second)
-	assert.Equal(t, invitations.ActionResend, h.svc.Actions(inv)[0])
-	assert.True(t, h.svc.ResendAllowedAt(inv).IsZero())
-	resent, err := h.svc.Resend(ctx, "acct-1", inv.ID)
-	require.NoError(t, err)
-	assert.NotContains(t, h.svc.Actions(resent), invitations.ActionResend)
-
-	// An expired link within the cooldown: Regenerate is held back the
-	// same way.
-	long := newHarness(t, func(c *invitations.Config) { c.Limits = invitations.Limits{ResendCooldown: 2 * time.Hour} })
-	in := input("acct-1", "bob@example.com")
-	in.TTL = time.Hour
-	short, err := long.svc.Invite(ctx, in)
-	require.NoError(t, err)
-	long.clock.Advance(90 * time.Minute)
-	assert.Equal(t, []invitations.Action{invitations.ActionUpdateRoles, invitations.ActionRevoke}, long.svc.Actions(short))
-	_, err = long.svc.Regenerate(ctx, "acct-1", short.ID)
-	require.ErrorIs(t, err, invitations.ErrRateLimited)
-	long.clock.Advance(30 * time.Minute)
-	assert.Equal(t, invitations.ActionRegenerate, long.svc.Actions(short)[0])
-}
-
-// lostReply is a LimitStore whose LockAccount commits and then reports
-// failure, as a database does whose reply to COMMIT never arrived (the
-// context ended while it was on its way); for the accounts in lose only.
-type lostReply struct {
-	*memstore.Store
-	lose, down map[string]bool
-}
-
-var errReplyLost = errors.New("commit: context deadline exceeded")
-
-func (s lostReply) LockAccount(ctx context.Context, accountID string, fn func(context.Context, invitations.LimitStore) error) error {
-	if s.down[accountID] {
-		return errReplyLost // nothing committed
-	}
-	if err := s.Store.LockAccount(ctx, accountID, fn); err != nil || !s.lose[accountID] {
-		return err
-	}
-	return errReplyLost
 }
 
 // TestLostCommitReplyIsNotAFailure: a write whose commit landed although

@@ -2,6 +2,9 @@ package invitations_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -106,25 +109,93 @@ func TestListRejectsBadQueries(t *testing.T) {
 	}
 }
 
-func TestPurgeDeletesWhatEndedBefore(t *testing.T) {
+// TestForgedCursorIsInputError: a well-formed cursor whose time no
+// invitation can have is refused before the store sees it.
+func TestForgedCursorIsInputError(t *testing.T) {
+	h := newHarness(t)
+	h.invite("ada@example.com")
+	for _, micros := range []int64{-1 << 62, 1 << 62, -62135596800000000 - 1, 253402300800000000} {
+		var raw [24]byte
+		binary.BigEndian.PutUint64(raw[:8], uint64(micros))
+		_, err := h.svc.List(context.Background(), invitations.ListQuery{AccountID: "acct-1", After: base64.RawURLEncoding.EncodeToString(raw[:])})
+		var inputErr *invitations.InputError
+		require.ErrorAs(t, err, &inputErr, "micros %d", micros)
+		assert.Equal(t, "after", inputErr.Field)
+	}
+}
+
+// TestSearchAndCount: the Users page's search box and tab badges.
+func TestSearchAndCount(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
-	accepted, _ := h.inStatus(invitations.StatusAccepted) // ended at start
-	expired, _ := h.inStatus(invitations.StatusExpired)   // expired at start - 1h
-	pending, _ := h.inStatus(invitations.StatusPending)   // expires at start + week
-	h.clock.Advance(time.Hour)
-	revokedLater, _ := h.inStatus(invitations.StatusRevoked)
-
-	n, err := h.svc.Purge(ctx, start.Add(time.Minute))
+	for _, email := range []string{"ada@example.com", "adam@example.com", "bob@example.com", "Adele@Example.com"} {
+		h.invite(email)
+		h.clock.Advance(time.Second)
+	}
+	_, err := h.svc.Invite(ctx, input("acct-2", "ada2@example.com"))
 	require.NoError(t, err)
-	assert.Equal(t, 2, n)
-	for _, gone := range []uuid.UUID{accepted.ID, expired.ID} {
-		_, err := h.svc.Get(ctx, "acct-1", gone)
-		require.ErrorIs(t, err, invitations.ErrNotFound)
+
+	emails := func(q invitations.ListQuery) []string {
+		t.Helper()
+		q.AccountID = "acct-1"
+		var out []string
+		for {
+			page, err := h.svc.List(ctx, q)
+			require.NoError(t, err)
+			for _, inv := range page.Invitations {
+				out = append(out, inv.Email)
+			}
+			if page.Next == "" {
+				return out
+			}
+			q.After = page.Next
+		}
 	}
-	for _, kept := range []uuid.UUID{pending.ID, revokedLater.ID} {
-		h.get(kept)
-	}
-	_, err = h.svc.Invite(ctx, input("acct-1", expired.Email))
-	require.NoError(t, err, "a purged expired invitation frees its email")
+	assert.Equal(t, []string{"adele@example.com", "adam@example.com", "ada@example.com"}, emails(invitations.ListQuery{Search: " AD ", Limit: 1}),
+		"case-insensitive prefix, newest first, across pages")
+	assert.Equal(t, []string{"ada@example.com"}, emails(invitations.ListQuery{Search: "ada@"}))
+	assert.Empty(t, emails(invitations.ListQuery{Search: "example"}), "a prefix, not a substring")
+	assert.Empty(t, emails(invitations.ListQuery{Search: "ädä"}), "no email holds non-ASCII")
+	_, err = h.svc.Revoke(ctx, "acct-1", h.mustFind("adam@example.com").ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"adele@example.com", "ada@example.com"}, emails(invitations.ListQuery{Search: "ad", Status: invitations.StatusPending}))
+	_, err = h.svc.List(ctx, invitations.ListQuery{AccountID: "acct-1", Search: "a\x00"})
+	var inputErr *invitations.InputError
+	require.ErrorAs(t, err, &inputErr)
+	assert.Equal(t, "search", inputErr.Field)
+
+	h.clock.Advance(week - 2*time.Second) // the first two have expired
+	counts, err := h.svc.Count(ctx, "acct-1")
+	require.NoError(t, err)
+	assert.Equal(t, map[invitations.Status]int{
+		invitations.StatusPending: 1, invitations.StatusExpired: 2, invitations.StatusRevoked: 1,
+		invitations.StatusAccepted: 0, invitations.StatusDeclined: 0,
+	}, counts)
+	counts, err = h.svc.Count(ctx, "nobody")
+	require.NoError(t, err)
+	assert.Len(t, counts, 5, "every status is a key")
+}
+
+func TestListPageJSON(t *testing.T) {
+	h := newHarness(t)
+	page, err := h.svc.List(context.Background(), invitations.ListQuery{AccountID: "empty"})
+	require.NoError(t, err)
+	b, err := json.Marshal(page)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"invitations":[],"next":""}`, string(b))
+
+	h.invite("ada@example.com")
+	h.invite("bob@example.com")
+	page, err = h.svc.List(context.Background(), invitations.ListQuery{AccountID: "acct-1", Limit: 1})
+	require.NoError(t, err)
+	b, err = json.Marshal(page)
+	require.NoError(t, err)
+	var decoded map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &decoded))
+	assert.Len(t, decoded, 2)
+	assert.JSONEq(t, `"`+page.Next+`"`, string(decoded["next"]))
+	var list []map[string]any
+	require.NoError(t, json.Unmarshal(decoded["invitations"], &list))
+	require.Len(t, list, 1)
+	assert.Equal(t, "bob@example.com", list[0]["email"])
 }

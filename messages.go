@@ -1,9 +1,9 @@
 package invitations
 
 import (
+	"context"
 	"html"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -56,72 +56,6 @@ func newMessageData(kind MessageKind, inv *Invitation, link, accountName string)
 	return d
 }
 
-// AccountName is the account's display name for people: the
-// "account_name" metadata, else the AccountID.
-func (inv *Invitation) AccountName() string {
-	if name := inv.Metadata[MetadataAccountName]; name != "" {
-		return name
-	}
-	return inv.AccountID
-}
-
-// Location is the recipient's time zone, from the "time_zone" metadata;
-// UTC when there is none (or it is unknown).
-func (inv *Invitation) Location() *time.Location {
-	loc, _ := zone(inv.Metadata[MetadataTimeZone])
-	return loc
-}
-
-// ExpiresText is when the link expires, in words and in the recipient's
-// time zone, as the messages write it: "Monday, 9 November 2026 at 09:30 UTC".
-func (inv *Invitation) ExpiresText() string {
-	return inv.ExpiresAt.In(inv.Location()).Format(expiryLayout)
-}
-
-// maxCachedZones bounds the time-zone cache. Invite accepts only zones
-// that load, and the tz database holds about 600 names, so the bound is
-// never reached by honest use; it keeps a flood of odd spellings
-// ("europe/berlin", "Europe/Berlin/") from growing the process without end.
-const maxCachedZones = 1024
-
-// zones caches time zones: loading one reads the tz database from disk.
-var zones struct {
-	sync.RWMutex
-	byName map[string]*time.Location
-}
-
-// zone returns the named IANA time zone and true, or UTC and false for an
-// unknown name or "Local"; "" is UTC.
-func zone(name string) (*time.Location, bool) {
-	switch name {
-	case "":
-		return time.UTC, true
-	case "Local":
-		// time.LoadLocation's name for the server's own zone, which says
-		// nothing about where the invitee is.
-		return time.UTC, false
-	}
-	zones.RLock()
-	loc := zones.byName[name]
-	zones.RUnlock()
-	if loc != nil {
-		return loc, true
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC, false
-	}
-	zones.Lock()
-	if zones.byName == nil {
-		zones.byName = make(map[string]*time.Location)
-	}
-	if len(zones.byName) < maxCachedZones {
-		zones.byName[name] = loc
-	}
-	zones.Unlock()
-	return loc, true
-}
-
 // cleanLine reports whether s is already what subjectLine makes of it:
 // single spaces between words, no other white space or control character.
 func cleanLine(s string) bool {
@@ -134,13 +68,6 @@ func cleanLine(s string) bool {
 		}
 	}
 	return true
-}
-
-// cachedZones is how many zones the cache holds, for tests.
-func cachedZones() int {
-	zones.RLock()
-	defer zones.RUnlock()
-	return len(zones.byName)
 }
 
 // MaxSubjectLength is the most characters a Message.Subject has: whatever
@@ -175,10 +102,11 @@ type renderer interface {
 }
 
 // defaultMessages is the built-in renderer. It is written in Go rather
-// than html/template: the template engine's reflective escapers cost about
-// 1 µs per action, which alone would have put Invite over its 20 µs budget.
-// Every value from input is escaped with html.EscapeString in the HTML
-// part; the link is built from the validated AcceptURL and a base64url token.
+// than html/template: the template engine escapes by reflection at every
+// action, and the built-in messages are rendered on every Invite, Resend
+// and delivery, where that cost would be most of the call's own. Every
+// value from input is escaped with html.EscapeString in the HTML part; the
+// link is built from the validated AcceptURL and a base64url token.
 type defaultMessages struct{}
 
 // wording is the English text of one message kind.
@@ -272,4 +200,21 @@ func (defaultMessages) render(d *MessageData) (subject, text, body string, err e
 		h.WriteString(s)
 	}
 	return wd.subject(w), t.String(), h.String(), nil
+}
+
+// message renders the message of kind for inv with its link, naming the
+// account as host says.
+func (s *Service) message(ctx context.Context, host *hostAnswers, kind MessageKind, inv *Invitation, link string) (Message, error) {
+	name, err := host.accountName(ctx, inv)
+	if err != nil {
+		return Message{}, err
+	}
+	subject, text, html, err := s.render.render(newMessageData(kind, inv, link, name))
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{
+		Kind: kind, To: inv.Email, Link: link, Subject: subjectLine(subject), Text: text, HTML: html,
+		Invitation: inv.public(),
+	}, nil
 }

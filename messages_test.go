@@ -2,8 +2,11 @@ package invitations_test
 
 import (
 	"context"
+	htmltemplate "html/template"
 	"strings"
 	"testing"
+	texttemplate "text/template"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -98,4 +101,64 @@ func TestUnknownTimeZone(t *testing.T) {
 	_, err = h.svc.Resend(ctx, "acme", inv.ID)
 	require.NoError(t, err)
 	assert.Contains(t, h.mailer.Last().Text, "Monday, 9 November 2026 at 09:30 UTC.")
+}
+
+// TestControlCharactersNeverReachAHeader: line breaks and other control
+// characters in the fields that messages print are refused, naming the
+// field, and nothing is stored.
+func TestControlCharactersNeverReachAHeader(t *testing.T) {
+	ctx := context.Background()
+	for field, adjust := range map[string]func(*invitations.InviteInput){
+		"name":       func(in *invitations.InviteInput) { in.Name = "Ada\r\nBcc: evil@example.com" },
+		"invited_by": func(in *invitations.InviteInput) { in.InvitedBy = "Grace\nHopper" },
+		"metadata": func(in *invitations.InviteInput) {
+			in.Metadata = map[string]string{invitations.MetadataAccountName: "Acme\r\nBcc: evil@example.com"}
+		},
+		"metadata ": func(in *invitations.InviteInput) { in.Metadata = map[string]string{"note": "tab\x01bell\x07"} },
+	} {
+		h := newHarness(t)
+		in := input("acct-1", "ada@example.com")
+		adjust(&in)
+		_, err := h.svc.Invite(ctx, in)
+		var inputErr *invitations.InputError
+		require.ErrorAs(t, err, &inputErr, field)
+		assert.Equal(t, strings.TrimSpace(field), inputErr.Field)
+		assert.NotContains(t, err.Error(), "evil", "the rejected value is not echoed")
+		assert.Zero(t, h.store.Len())
+		assert.Empty(t, h.mailer.Messages())
+	}
+}
+
+// TestSubjectIsOneShortLine: whatever the templates and metadata produce,
+// a subject is one line of at most MaxSubjectLength characters.
+func TestSubjectIsOneShortLine(t *testing.T) {
+	ctx := context.Background()
+	long := strings.Repeat("Ünïcode Äccount ", 40) // 640 characters, under 1 KiB
+	text := texttemplate.Must(texttemplate.New("").Parse(`
+{{define "invite_subject"}}Join
+{{.AccountName}}	now{{"\r"}}!{{end}}{{define "invite_text"}}{{.Link}}{{end}}
+{{define "resend_subject"}}x{{end}}{{define "resend_text"}}{{.Link}}{{end}}
+{{define "regenerate_subject"}}x{{end}}{{define "regenerate_text"}}{{.Link}}{{end}}`))
+	html := htmltemplate.Must(htmltemplate.New("").Parse(`{{define "invite_html"}}{{.Link}}{{end}}{{define "resend_html"}}x{{end}}{{define "regenerate_html"}}x{{end}}`))
+	for name, adjust := range map[string]func(*invitations.Config){
+		"default messages": func(*invitations.Config) {},
+		"templates":        func(c *invitations.Config) { c.Templates = &invitations.Templates{Text: text, HTML: html} },
+	} {
+		h := newHarness(t, adjust)
+		in := input("acct-1", "ada@example.com")
+		in.Metadata = map[string]string{invitations.MetadataAccountName: long}
+		_, err := h.svc.Invite(ctx, in)
+		require.NoError(t, err, name)
+		subject := h.mailer.Last().Subject
+		assert.LessOrEqual(t, utf8.RuneCountInString(subject), invitations.MaxSubjectLength, name)
+		assert.True(t, utf8.ValidString(subject), name)
+		assert.NotContains(t, subject, "\n", name)
+		assert.NotContains(t, subject, "\r", name)
+		assert.NotContains(t, subject, "\t", name)
+		assert.True(t, strings.HasSuffix(subject, "…"), "%s: cut with an ellipsis: %q", name, subject)
+	}
+	h := newHarness(t, func(c *invitations.Config) { c.Templates = &invitations.Templates{Text: text, HTML: html} })
+	_, err := h.svc.Invite(ctx, input("acct-1", "ada@example.com"))
+	require.NoError(t, err)
+	assert.Equal(t, "Join acct-1 now !", h.mailer.Last().Subject, "line breaks folded into spaces")
 }

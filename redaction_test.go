@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -68,4 +70,31 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	}
 	assert.Contains(t, fmt.Sprintf("%+v", stored), "[redacted]")
 	assert.Contains(t, fmt.Sprintf("%v", msg), "ada@example.com", "a message still prints its recipient")
+}
+
+func TestInvitationJSONHasNoTokenMaterial(t *testing.T) {
+	h := newHarness(t)
+	inv, _ := h.invite("ada@example.com")
+	raw, err := h.store.Get(context.Background(), "acct-1", inv.ID) // with token material
+	require.NoError(t, err)
+	require.NotEmpty(t, raw.Token.Hash)
+	data, err := json.Marshal(raw)
+	require.NoError(t, err)
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(data, &fields))
+	for _, key := range []string{"id", "account_id", "email", "roles", "state", "created_at", "sent_at", "expires_at", "send_count", "version"} {
+		assert.Contains(t, fields, key)
+	}
+	assert.NotContains(t, fields, "accepted_at", "zero end times are omitted")
+	assert.NotContains(t, fields, "link_copied_at", "a link never copied says nothing")
+	_, err = h.svc.CopyLink(context.Background(), "acct-1", inv.ID)
+	require.NoError(t, err)
+	data, err = json.Marshal(h.get(inv.ID))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"link_copied_at":"`+start.Format(time.RFC3339)+`"`)
+	for key := range fields {
+		assert.NotContains(t, strings.ToLower(key), "token")
+		assert.NotContains(t, strings.ToLower(key), "hash")
+		assert.NotContains(t, strings.ToLower(key), "nonce")
+	}
 }

@@ -135,3 +135,69 @@ func CompareNewestFirst(a, b *Invitation) int {
 	}
 	return bytes.Compare(b.ID[:], a.ID[:])
 }
+
+// LimitStore is a Store that can count for Config.Limits: New requires it
+// when MailsPerAccountPerDay or MaxPendingPerAccount is set. The Service
+// checks and writes within LockAccount, so that of several processes
+// racing for an account's last mail exactly one gets it.
+//
+// The storetest package checks this contract too.
+type LimitStore interface {
+	Store
+
+	// LockAccount runs fn while no other LockAccount of the same account
+	// runs, in any process sharing the store, with a LimitStore on which
+	// fn's calls are one atomic unit: they take effect together if fn
+	// returns nil and not at all if it returns an error (a Store that
+	// cannot undo writes must say so; the Service makes its last write
+	// one that cannot fail). A LimitStore bound to a caller's transaction
+	// takes the lock within that transaction and passes itself. fn's
+	// error is returned as is.
+	LockAccount(ctx context.Context, accountID string, fn func(ctx context.Context, st LimitStore) error) error
+
+	// CountMails returns how many mails the account's records made
+	// strictly after since add up to (the sum of their Counts). It must be
+	// served by an index on (account, time).
+	CountMails(ctx context.Context, accountID string, since time.Time) (int, error)
+
+	// RecentMails returns up to limit of the account's mail records made
+	// strictly after since, newest first. The Service reads them only
+	// when the quota is used up, to tell when it frees up.
+	RecentMails(ctx context.Context, accountID string, since time.Time, limit int) ([]MailRecord, error)
+
+	// RecordMails records that n mails of the account were made due at
+	// at, and deletes the account's records made at or before
+	// forgetBefore, which will never be read again.
+	RecordMails(ctx context.Context, accountID string, at time.Time, n int, forgetBefore time.Time) error
+
+	// CountValidLinks returns how many of the account's invitations have a
+	// valid link (State StatusPending and ExpiresAt after now), or limit if
+	// there are at least that many: it need not count further. It must be
+	// served by an index.
+	CountValidLinks(ctx context.Context, accountID string, now time.Time, limit int) (int, error)
+
+	// ValidLinksBound returns what SetValidLinksBound last stored for the
+	// account, or the zero LinkBound if nothing was.
+	ValidLinksBound(ctx context.Context, accountID string) (LinkBound, error)
+
+	// SetValidLinksBound stores b for the account, replacing what was
+	// there.
+	SetValidLinksBound(ctx context.Context, accountID string, b LinkBound) error
+}
+
+// LinkBound is what the Service keeps per account so that the pending cap
+// (Limits.MaxPendingPerAccount) need not count the account's valid links
+// on every call: Links is never below their number, counted exactly at
+// CountedAt and raised by every link made valid since. A Store keeps it
+// as given.
+type LinkBound struct {
+	Links     int
+	CountedAt time.Time
+}
+
+// MailRecord is one entry of an account's mail ledger: Count mails made
+// due at At.
+type MailRecord struct {
+	At    time.Time
+	Count int
+}

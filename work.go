@@ -66,10 +66,10 @@ type WorkConfig struct {
 // less to do.
 //
 // Purge runs beside delivery, not between its runs: purging a large
-// backlog can take minutes (see the README), and mail should not wait for
-// it. The Purge cutoff is the Service's clock (Config.Now) minus
-// PurgeAfter; the waits between runs are real time, since a Service's
-// clock may be a fake one that never moves by itself.
+// backlog can take minutes, and mail should not wait for it. The Purge
+// cutoff is the Service's clock (Config.Now) minus PurgeAfter; the waits
+// between runs are real time, since a Service's clock may be a fake one
+// that never moves by itself.
 //
 // Failures go to WorkConfig.OnError and do not stop the loop. Work
 // returns once ctx has ended and the runs in flight have returned (a Store

@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/invitekit/invitations"
-	"github.com/invitekit/invitations/memstore"
 )
 
 // Waits for the loop are generous: they bound a hang, not the speed.
@@ -25,52 +24,6 @@ const (
 )
 
 var errStoreDown = errors.New("store: connection refused")
-
-// workStore is a memstore that records when ListDue and DeleteEnded are
-// called (and with what cutoff), and fails them on demand: a non-nil
-// listDue or deleteEnded error is returned instead of the memstore's
-// answer.
-type workStore struct {
-	*memstore.Store
-	listDue     func(ctx context.Context) error
-	deleteEnded func(ctx context.Context) error
-
-	mu      sync.Mutex
-	listed  []time.Time // time.Now at each ListDue
-	purged  []time.Time // time.Now at each DeleteEnded
-	cutoffs []time.Time // endedBefore of each DeleteEnded
-}
-
-func (s *workStore) ListDue(ctx context.Context, now time.Time, limit int) ([]*invitations.Invitation, error) {
-	s.mu.Lock()
-	s.listed = append(s.listed, time.Now())
-	s.mu.Unlock()
-	if s.listDue != nil {
-		if err := s.listDue(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return s.Store.ListDue(ctx, now, limit)
-}
-
-func (s *workStore) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error) {
-	s.mu.Lock()
-	s.purged = append(s.purged, time.Now())
-	s.cutoffs = append(s.cutoffs, endedBefore)
-	s.mu.Unlock()
-	if s.deleteEnded != nil {
-		if err := s.deleteEnded(ctx); err != nil {
-			return 0, err
-		}
-	}
-	return s.Store.DeleteEnded(ctx, endedBefore, expiredBefore)
-}
-
-func (s *workStore) calls() (listed, purged, cutoffs []time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Time(nil), s.listed...), append([]time.Time(nil), s.purged...), append([]time.Time(nil), s.cutoffs...)
-}
 
 // workService is a Service of h's config, mailer and clock over a
 // workStore wrapping h's store.

@@ -32,7 +32,7 @@ func TestAdminLimits(t *testing.T) {
 	p := requireProblem(t, rec, http.StatusTooManyRequests, "rate_limited")
 	assert.Equal(t, "40", rec.Header().Get("Retry-After"), "39.5 s, rounded up")
 	assert.Equal(t, 40.0, p["retry_after"])
-	assert.Equal(t, invitations.LimitResendCooldown, p["limit"])
+	assert.Equal(t, string(invitations.LimitResendCooldown), p["limit"])
 
 	w.invite("bob@example.com") // the second mail of the day
 	w.clock.Advance(time.Hour)
@@ -40,7 +40,7 @@ func TestAdminLimits(t *testing.T) {
 	p = requireProblem(t, rec, http.StatusTooManyRequests, "rate_limited")
 	wait := 24*time.Hour - time.Hour - 20*time.Second - 500*time.Millisecond
 	assert.Equal(t, "82780", rec.Header().Get("Retry-After"), "until Ada's invite leaves the window: %s", wait)
-	assert.Equal(t, invitations.LimitMailsPerDay, p["limit"])
+	assert.Equal(t, string(invitations.LimitMailsPerDay), p["limit"])
 	assert.Len(t, w.mailer.Messages(), 2)
 
 	rec, out := w.call("POST", "/accounts/acme/invitations/bulk", map[string]any{"invitations": []map[string]any{

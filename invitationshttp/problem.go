@@ -37,7 +37,7 @@ type Problem struct {
 	RetryAfter int `json:"retry_after,omitempty"`
 	// Limit names the limit of a rate_limited problem
 	// (invitations.LimitMailsPerDay or invitations.LimitResendCooldown).
-	Limit string `json:"limit,omitempty"`
+	Limit invitations.LimitName `json:"limit,omitempty"`
 }
 
 // problemKind is one row of the error table: the stable code, its status

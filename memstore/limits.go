@@ -103,9 +103,9 @@ func (s *Store) RecordMails(ctx context.Context, accountID string, at time.Time,
 	return nil
 }
 
-// CountWorking implements invitations.LimitStore by reading the account's
-// invitations, newest first, up to the limit's worth of working ones.
-func (s *Store) CountWorking(ctx context.Context, accountID string, now time.Time, limit int) (int, error) {
+// CountValidLinks implements invitations.LimitStore by reading the account's
+// invitations, newest first, up to the limit's worth of valid ones.
+func (s *Store) CountValidLinks(ctx context.Context, accountID string, now time.Time, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -121,18 +121,18 @@ func (s *Store) CountWorking(ctx context.Context, accountID string, now time.Tim
 	return n, nil
 }
 
-// WorkingBound implements invitations.LimitStore.
-func (s *Store) WorkingBound(ctx context.Context, accountID string) (invitations.WorkingBound, error) {
+// ValidLinksBound implements invitations.LimitStore.
+func (s *Store) ValidLinksBound(ctx context.Context, accountID string) (invitations.LinkBound, error) {
 	if err := ctx.Err(); err != nil {
-		return invitations.WorkingBound{}, err
+		return invitations.LinkBound{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.bounds[accountID], nil
 }
 
-// SetWorkingBound implements invitations.LimitStore.
-func (s *Store) SetWorkingBound(ctx context.Context, accountID string, b invitations.WorkingBound) error {
+// SetValidLinksBound implements invitations.LimitStore.
+func (s *Store) SetValidLinksBound(ctx context.Context, accountID string, b invitations.LinkBound) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

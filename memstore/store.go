@@ -32,7 +32,7 @@ type Store struct {
 	accounts map[string][]*invitations.Invitation   // oldest first, by (CreatedAt, ID)
 	due      map[uuid.UUID]*invitations.Invitation  // those with a message due
 	mails    map[string][]invitations.MailRecord    // per account, oldest first
-	bounds   map[string]invitations.WorkingBound
+	bounds   map[string]invitations.LinkBound
 	locks    *accountLocks
 }
 
@@ -72,7 +72,7 @@ func New() *Store {
 		accounts: make(map[string][]*invitations.Invitation),
 		due:      make(map[uuid.UUID]*invitations.Invitation),
 		mails:    make(map[string][]invitations.MailRecord),
-		bounds:   make(map[string]invitations.WorkingBound),
+		bounds:   make(map[string]invitations.LinkBound),
 		locks:    &accountLocks{seed: maphash.MakeSeed()},
 	}
 }

@@ -23,8 +23,17 @@ import (
 	"github.com/invitekit/invitations"
 )
 
-// ErrConfig reports a bad Config.
-var ErrConfig = errors.New("smtpmailer: invalid config")
+// ErrConfig reports a bad Config. It matches invitations.ErrInvalidInput
+// too, as the errors of invitations.New do, so that a host checks one
+// sentinel for every bad setting.
+var ErrConfig error = configError{}
+
+type configError struct{}
+
+func (configError) Error() string { return "smtpmailer: invalid config" }
+
+// Is makes errors.Is(err, invitations.ErrInvalidInput) true.
+func (configError) Is(target error) bool { return target == invitations.ErrInvalidInput }
 
 // Mailer sends invitation messages through one SMTP server. It keeps the
 // connections it opened for the messages that follow, within the bounds
@@ -80,9 +89,6 @@ func (e *SendError) Error() string {
 
 // Unwrap gives the cause (a *textproto.Error, a net error, a context error).
 func (e *SendError) Unwrap() error { return e.Err }
-
-// Temporary reports a failure worth retrying: no answer, or a 4xx reply.
-func (e *SendError) Temporary() bool { return e.Code == 0 || (e.Code >= 400 && e.Code < 500) }
 
 // Is makes a 5xx reply to the recipient or the message match
 // invitations.ErrPermanent.

@@ -145,9 +145,6 @@ func TestRefusals(t *testing.T) {
 			} else {
 				assert.Equal(t, invitations.MessageInvite, inv.Delivery.Due, "left due for DeliverDue")
 			}
-			if tc.code >= 500 {
-				assert.False(t, sendErr.Temporary(), "a 5xx reply is permanent")
-			}
 		})
 	}
 }
@@ -206,6 +203,7 @@ func TestConfigValidation(t *testing.T) {
 		adjust(&cfg)
 		_, err := smtpmailer.New(cfg)
 		require.ErrorIs(t, err, smtpmailer.ErrConfig, name)
+		require.ErrorIs(t, err, invitations.ErrInvalidInput, name)
 	}
 	_, err := smtpmailer.New(good)
 	require.NoError(t, err)

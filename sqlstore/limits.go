@@ -128,9 +128,9 @@ func (s *Store) RecordMails(ctx context.Context, accountID string, at time.Time,
 	return nil
 }
 
-// CountWorking implements invitations.LimitStore off the partial
+// CountValidLinks implements invitations.LimitStore off the partial
 // pending-expiry index, reading at most limit entries.
-func (s *Store) CountWorking(ctx context.Context, accountID string, now time.Time, limit int) (int, error) {
+func (s *Store) CountValidLinks(ctx context.Context, accountID string, now time.Time, limit int) (int, error) {
 	var n int
 	if err := s.queryRow(ctx, s.q.limits.countWorking, accountID, s.dialect.timeValue(now), limit).Scan(&n); err != nil {
 		return 0, fail(ctx, "count working", err)
@@ -138,12 +138,12 @@ func (s *Store) CountWorking(ctx context.Context, accountID string, now time.Tim
 	return n, nil
 }
 
-// WorkingBound implements invitations.LimitStore.
-func (s *Store) WorkingBound(ctx context.Context, accountID string) (invitations.WorkingBound, error) {
-	var b invitations.WorkingBound
+// ValidLinksBound implements invitations.LimitStore.
+func (s *Store) ValidLinksBound(ctx context.Context, accountID string) (invitations.LinkBound, error) {
+	var b invitations.LinkBound
 	err := s.queryRow(ctx, s.q.limits.bound, accountID).Scan(&b.Links, timeColumn{&b.CountedAt})
 	if errors.Is(err, sql.ErrNoRows) {
-		return invitations.WorkingBound{}, nil
+		return invitations.LinkBound{}, nil
 	}
 	if err != nil {
 		return b, fail(ctx, "working bound", err)
@@ -151,8 +151,8 @@ func (s *Store) WorkingBound(ctx context.Context, accountID string) (invitations
 	return b, nil
 }
 
-// SetWorkingBound implements invitations.LimitStore with one upsert.
-func (s *Store) SetWorkingBound(ctx context.Context, accountID string, b invitations.WorkingBound) error {
+// SetValidLinksBound implements invitations.LimitStore with one upsert.
+func (s *Store) SetValidLinksBound(ctx context.Context, accountID string, b invitations.LinkBound) error {
 	if _, err := s.exec(ctx, s.q.limits.setBound, accountID, b.Links, s.dialect.timeValue(b.CountedAt)); err != nil {
 		return fail(ctx, "set working bound", err)
 	}

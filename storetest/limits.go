@@ -21,8 +21,8 @@ var limitTests = []struct {
 }{
 	{"LimitsMailLedger", testMailLedger},
 	{"LimitsLedgerIsolatesAccounts", testLedgerIsolation},
-	{"LimitsCountWorking", testCountWorking},
-	{"LimitsWorkingBound", testWorkingBound},
+	{"LimitsCountValidLinks", testCountValidLinks},
+	{"LimitsValidLinksBound", testValidLinksBound},
 	{"LimitsLockAccountExcludes", testLockExcludes},
 	{"LimitsLockAccountSeesOwnWrites", testLockSeesOwnWrites},
 	{"LimitsLockAccountReturnsFnError", testLockReturnsError},
@@ -106,7 +106,7 @@ func testLedgerIsolation(t *testing.T, s invitations.LimitStore) {
 	require.Empty(t, got)
 }
 
-func testCountWorking(t *testing.T, s invitations.LimitStore) {
+func testCountValidLinks(t *testing.T, s invitations.LimitStore) {
 	ctx := context.Background()
 	for i, email := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"} {
 		create(t, s, fixture(t, "acct-1", email, time.Duration(i)*time.Hour))
@@ -119,7 +119,7 @@ func testCountWorking(t *testing.T, s invitations.LimitStore) {
 
 	count := func(now time.Time, limit int) int {
 		t.Helper()
-		n, err := s.CountWorking(ctx, "acct-1", now, limit)
+		n, err := s.CountValidLinks(ctx, "acct-1", now, limit)
 		require.NoError(t, err)
 		return n
 	}
@@ -150,7 +150,7 @@ func testLockExcludes(t *testing.T, s invitations.LimitStore) {
 				total = got[0].Count
 			}
 			// Each writes the running total plus one, a second later:
-			// a lost update would show as a total short of Concurrency.
+			// a lost update would show as a total short of concurrency.
 			return st.RecordMails(ctx, "acct-1", base.Add(time.Duration(total+1)*time.Second), total+1, base.Add(-time.Hour))
 		})
 	})
@@ -160,7 +160,7 @@ func testLockExcludes(t *testing.T, s invitations.LimitStore) {
 	require.Zero(t, overlaps.Load(), "two LockAccount calls of one account ran at once")
 	got, err := s.RecentMails(ctx, "acct-1", base.Add(-time.Hour), 1)
 	require.NoError(t, err)
-	require.Equal(t, Concurrency, got[0].Count)
+	require.Equal(t, concurrency, got[0].Count)
 }
 
 func testLockSeesOwnWrites(t *testing.T, s invitations.LimitStore) {
@@ -169,7 +169,7 @@ func testLockSeesOwnWrites(t *testing.T, s invitations.LimitStore) {
 		if err := st.Create(ctx, fixture(t, "acct-1", "ada@example.com", 0)); err != nil {
 			return err
 		}
-		n, err := st.CountWorking(ctx, "acct-1", base, 10)
+		n, err := st.CountValidLinks(ctx, "acct-1", base, 10)
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func testLockSeesOwnWrites(t *testing.T, s invitations.LimitStore) {
 		return st.RecordMails(ctx, "acct-1", base, 1, base.Add(-time.Hour))
 	})
 	require.NoError(t, err)
-	n, err := s.CountWorking(ctx, "acct-1", base, 10)
+	n, err := s.CountValidLinks(ctx, "acct-1", base, 10)
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "kept after fn returned nil")
 	got, err := s.RecentMails(ctx, "acct-1", base.Add(-time.Hour), 10)
@@ -194,18 +194,18 @@ func testLockReturnsError(t *testing.T, s invitations.LimitStore) {
 	require.NoError(t, s.LockAccount(ctx, "acct-1", func(context.Context, invitations.LimitStore) error { return nil }))
 }
 
-func testWorkingBound(t *testing.T, s invitations.LimitStore) {
+func testValidLinksBound(t *testing.T, s invitations.LimitStore) {
 	ctx := context.Background()
-	got, err := s.WorkingBound(ctx, "acct-1")
+	got, err := s.ValidLinksBound(ctx, "acct-1")
 	require.NoError(t, err)
-	require.Equal(t, invitations.WorkingBound{}, got, "none stored yet")
-	require.NoError(t, s.SetWorkingBound(ctx, "acct-1", invitations.WorkingBound{Links: 7, CountedAt: base}))
-	require.NoError(t, s.SetWorkingBound(ctx, "acct-2", invitations.WorkingBound{Links: 1, CountedAt: base.Add(time.Hour)}))
-	require.NoError(t, s.SetWorkingBound(ctx, "acct-1", invitations.WorkingBound{Links: 9, CountedAt: base.Add(time.Minute)}))
-	got, err = s.WorkingBound(ctx, "acct-1")
+	require.Equal(t, invitations.LinkBound{}, got, "none stored yet")
+	require.NoError(t, s.SetValidLinksBound(ctx, "acct-1", invitations.LinkBound{Links: 7, CountedAt: base}))
+	require.NoError(t, s.SetValidLinksBound(ctx, "acct-2", invitations.LinkBound{Links: 1, CountedAt: base.Add(time.Hour)}))
+	require.NoError(t, s.SetValidLinksBound(ctx, "acct-1", invitations.LinkBound{Links: 9, CountedAt: base.Add(time.Minute)}))
+	got, err = s.ValidLinksBound(ctx, "acct-1")
 	require.NoError(t, err)
-	require.Equal(t, invitations.WorkingBound{Links: 9, CountedAt: base.Add(time.Minute)}, got, "replaced, every field read back")
-	got, err = s.WorkingBound(ctx, "acct-2")
+	require.Equal(t, invitations.LinkBound{Links: 9, CountedAt: base.Add(time.Minute)}, got, "replaced, every field read back")
+	got, err = s.ValidLinksBound(ctx, "acct-2")
 	require.NoError(t, err)
-	require.Equal(t, invitations.WorkingBound{Links: 1, CountedAt: base.Add(time.Hour)}, got)
+	require.Equal(t, invitations.LinkBound{Links: 1, CountedAt: base.Add(time.Hour)}, got)
 }

@@ -18,8 +18,9 @@ import (
 	"github.com/invitekit/invitations/invitationstest"
 )
 
-// Concurrency is how many Invites race in the cross-Service tests, as the
-// issue asks: 64 from two Services.
+// Concurrency is how many Invites race in the cross-Service tests: 64,
+// split over two Services, so that a lost update or a mail counted twice
+// under the account's lock shows in the totals.
 const Concurrency = 64
 
 var (
@@ -110,7 +111,7 @@ func (w *world) stored(account string) int {
 }
 
 // rateLimited asserts err is a *RateLimitedError of the limit, and returns it.
-func rateLimited(t *testing.T, err error, limit string) *invitations.RateLimitedError {
+func rateLimited(t *testing.T, err error, limit invitations.LimitName) *invitations.RateLimitedError {
 	t.Helper()
 	require.ErrorIs(t, err, invitations.ErrRateLimited)
 	var rl *invitations.RateLimitedError

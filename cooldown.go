@@ -1,0 +1,60 @@
+package invitations
+
+import "time"
+
+// cooldown refuses a mail to inv within Limits.ResendCooldown of its last
+// mail (see lastMail).
+func (s *Service) cooldown(inv *Invitation, now time.Time) error {
+	if again := s.mailAgainAt(inv); again.After(now) {
+		return &RateLimitedError{RetryAfter: again.Sub(now), Limit: LimitResendCooldown}
+	}
+	return nil
+}
+
+// mailAgainAt is when the resend cooldown lets inv be mailed again: its
+// last mail plus the cooldown; zero without a cooldown or a mail.
+func (s *Service) mailAgainAt(inv *Invitation) time.Time {
+	last := lastMail(inv)
+	if s.limits.ResendCooldown == 0 || last.IsZero() {
+		return time.Time{}
+	}
+	return last.Add(s.limits.ResendCooldown)
+}
+
+// lastMail is when inv's latest mail that the resend cooldown counts was
+// made. The current message counts from when it was made due while no
+// attempt at it has failed: it is being sent, or waits for its first
+// attempt (made in a caller's transaction, or by InviteMany). Judging by
+// delivery alone would let every Resend that reads the invitation while
+// another one's mail is in flight pass. A message whose attempt failed
+// does not count, since nothing reached the invitee: then the last
+// delivered mail does.
+func lastMail(inv *Invitation) time.Time {
+	d := &inv.Delivery
+	if d.Due == "" || d.Attempts > 0 {
+		return d.DeliveredAt
+	}
+	made := inv.SentAt
+	if d.Due == MessageReminder {
+		made = d.RemindedAt // a reminder keeps the link's SentAt
+	}
+	if made.Before(d.DeliveredAt) {
+		return d.DeliveredAt
+	}
+	return made
+}
+
+// ResendAllowedAt is when Limits.ResendCooldown lets inv be mailed again
+// by Resend (or Regenerate), or the zero time when the cooldown does not
+// hold it back at the Service's clock. The cooldown runs from the
+// invitation's last mail: the one being sent or waiting for its first
+// attempt, else the last delivered one; a failed send does not count.
+// Like Actions, it reads only inv and makes no store call, so an admin
+// page can say "you can send it again in 42 s" without trying. The
+// account's daily mail quota is not considered: it needs the Store.
+func (s *Service) ResendAllowedAt(inv *Invitation) time.Time {
+	if again := s.mailAgainAt(inv); again.After(s.clock()) {
+		return again
+	}
+	return time.Time{}
+}
