@@ -50,9 +50,13 @@ func lastMail(inv *Invitation) time.Time {
 // invitation's last mail: the one being sent or waiting for its first
 // attempt, else the last delivered one; a failed send does not count.
 // Like Actions, it reads only inv and makes no store call, so an admin
-// page can say "you can send it again in 42 s" without trying. The
-// account's daily mail quota is not considered: it needs the Store.
+// page can say "you can send it again in 42 s" without trying. It is zero
+// for an invitation that ended. The account's daily mail quota is not
+// considered: it needs the Store.
 func (s *Service) ResendAllowedAt(inv *Invitation) time.Time {
+	if inv.State != StatusPending {
+		return time.Time{} // ended: nothing will be mailed again
+	}
 	if again := s.mailAgainAt(inv); again.After(s.clock()) {
 		return again
 	}

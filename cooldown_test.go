@@ -48,4 +48,11 @@ func TestActionsFollowTheCooldown(t *testing.T) {
 	require.ErrorIs(t, err, invitations.ErrRateLimited)
 	long.clock.Advance(30 * time.Minute)
 	assert.Equal(t, invitations.ActionRegenerate, long.svc.Actions(short)[0])
+
+	// An invitation that ended will not be mailed again: no time to wait for.
+	_, token := long.invite("cy@example.com")
+	accepted, err := long.svc.Accept(ctx, token)
+	require.NoError(t, err)
+	assert.Empty(t, long.svc.Actions(accepted))
+	assert.True(t, long.svc.ResendAllowedAt(accepted).IsZero())
 }

@@ -299,17 +299,20 @@ type plainStore struct{ invitations.Store }
 type lostReply struct {
 	*memstore.Store
 	lose, down map[string]bool
+	cancel     *context.CancelFunc // ends the call's context, as a deadline during COMMIT does
 }
 
 var errReplyLost = errors.New("commit: context deadline exceeded")
 
 func (s lostReply) LockAccount(ctx context.Context, accountID string, fn func(context.Context, invitations.LimitStore) error) error {
 	if s.down[accountID] {
+		(*s.cancel)()
 		return errReplyLost // nothing committed
 	}
 	if err := s.Store.LockAccount(ctx, accountID, fn); err != nil || !s.lose[accountID] {
 		return err
 	}
+	(*s.cancel)()
 	return errReplyLost
 }
 

@@ -1,9 +1,12 @@
 package invitations
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -200,15 +203,38 @@ const landedCheckTimeout = 5 * time.Second
 // seconds. An error that names a rule (a documented sentinel) is never a
 // write that landed, and inside a caller's transaction the caller's
 // commit decides.
+//
+// Only a call whose context ended is checked: that is how a reply gets
+// lost while the database carries on, and a store that is simply down
+// would otherwise hold every failing call a few seconds more.
 func (s *Service) landed(ctx context.Context, err error, inv *Invitation) bool {
-	if s.inTx || isSentinel(err) {
+	if s.inTx || isSentinel(err) || ctx.Err() == nil {
 		return false
 	}
 	check, cancel := context.WithTimeout(context.WithoutCancel(ctx), landedCheckTimeout)
 	defer cancel()
 	got, getErr := s.store.Get(check, inv.AccountID, inv.ID)
-	return getErr == nil && got.Version == inv.Version && got.State == inv.State &&
-		got.SentAt.Equal(inv.SentAt) && got.Delivery.NextAttempt.Equal(inv.Delivery.NextAttempt)
+	return getErr == nil && sameStored(got, inv)
+}
+
+// sameStored reports whether got, read back from the store, is the write
+// of inv: every field the Service writes, so that another process's write
+// of the same version (a role change, a copied link) is never taken for
+// ours.
+func sameStored(got, inv *Invitation) bool {
+	times := func(a, b []time.Time) bool {
+		return slices.EqualFunc(a, b, time.Time.Equal)
+	}
+	g, w := got.Delivery, inv.Delivery
+	return got.Version == inv.Version && got.State == inv.State && got.Name == inv.Name &&
+		got.InvitedBy == inv.InvitedBy && got.SendCount == inv.SendCount &&
+		slices.Equal(got.Roles, inv.Roles) && maps.Equal(got.Metadata, inv.Metadata) &&
+		got.Token.KeyID == inv.Token.KeyID && bytes.Equal(got.Token.Hash, inv.Token.Hash) &&
+		g.Due == w.Due && g.Attempts == w.Attempts && g.LastError == w.LastError &&
+		times([]time.Time{got.SentAt, got.ExpiresAt, got.AcceptedAt, got.DeclinedAt, got.RevokedAt, got.LinkCopiedAt,
+			g.NextAttempt, g.DeliveredAt, g.FailedAt, g.RemindedAt},
+			[]time.Time{inv.SentAt, inv.ExpiresAt, inv.AcceptedAt, inv.DeclinedAt, inv.RevokedAt, inv.LinkCopiedAt,
+				w.NextAttempt, w.DeliveredAt, w.FailedAt, w.RemindedAt})
 }
 
 // storeSentinels are the errors a Store documents: each names a rule, not

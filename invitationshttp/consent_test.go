@@ -15,6 +15,7 @@ import (
 
 	"github.com/invitekit/invitations"
 	"github.com/invitekit/invitations/invitationshttp"
+	"github.com/invitekit/invitations/invitationstest"
 )
 
 // consentPage is the invitee's page of a host with sign-in: the header
@@ -74,12 +75,32 @@ func TestInviteeSignedInAsSomeoneElse(t *testing.T) {
 		assert.Equal(t, invitations.StatusPending, w.state(inv), "a forged %s changes nothing", action)
 	}
 
-	// The same page whatever the state: expired, or accepted.
+	// The same page whatever the state: accepted, or expired.
+	other, otherToken := w.inviteForPage2("bob@example.com")
+	_, err := w.svc.Accept(context.Background(), otherToken)
+	require.NoError(t, err)
+	accepted := openAs(page, otherToken, "grace@acme.test")
+	assert.Equal(t, http.StatusForbidden, accepted.Code)
+	assert.NotContains(t, accepted.Body.String(), "joined")
+	assert.Equal(t, invitations.StatusAccepted, w.state(other))
 	w.clock.Advance(8 * 24 * time.Hour)
 	expired := openAs(page, token, "grace@acme.test")
 	assert.Equal(t, http.StatusForbidden, expired.Code)
 	assert.NotContains(t, expired.Body.String(), "expired")
-	assert.Equal(t, strings.Count(body, "<"), strings.Count(expired.Body.String(), "<"))
+	for _, rec := range []*httptest.ResponseRecorder{accepted, expired} {
+		assert.Equal(t, strings.Count(body, "<"), strings.Count(rec.Body.String(), "<"), "the same page")
+	}
+}
+
+// inviteForPage2 invites email into acme and returns the invitation and
+// the token of its link.
+func (w *world) inviteForPage2(email string) (*invitations.Invitation, string) {
+	w.t.Helper()
+	inv, err := w.svc.Invite(context.Background(), invitations.InviteInput{AccountID: "acme", Email: email, Roles: []string{"admin"}})
+	require.NoError(w.t, err)
+	token, err := invitationstest.TokenFromLink(w.mailer.Last().Link)
+	require.NoError(w.t, err)
+	return inv, token
 }
 
 // TestInviteeSignedInAsTheInvitee: the invited person, signed in, accepts

@@ -236,7 +236,7 @@ func (s *Store) atomically(ctx context.Context, op string, landed func(context.C
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		if landed != nil {
+		if landed != nil && ctx.Err() != nil {
 			check, cancel := context.WithTimeout(context.WithoutCancel(ctx), landedCheckTimeout)
 			defer cancel()
 			if ok, _ := landed(check); ok {

@@ -67,7 +67,9 @@ func (a *app) join(r *http.Request, acc *invitationshttp.Acceptance, newUser *ne
 		err = a.addMember(ctx, tx, inv, newUser)
 	}
 	if err == nil || errors.Is(err, invitations.ErrAlreadyMember) { // a member already: the invitation ends too
-		err = errors.Join(err, tx.Commit())
+		if commitErr := tx.Commit(); commitErr != nil {
+			err = commitErr
+		}
 	}
 	acc.Finish(inv, err) // a failure after Accept rolled back: the link still works
 }
