@@ -6,35 +6,6 @@ import (
 	"github.com/invitekit/invitations"
 )
 
-// columns in the order rowValues writes and scan reads them.
-const columns = "id, account_id, email, name, roles, invited_by, metadata, state, " +
-	"created_at, sent_at, expires_at, accepted_at, declined_at, revoked_at, send_count, version, " +
-	"delivery_due, delivery_attempts, delivery_last_error, delivery_next_at, delivered_at, delivery_failed_at, " +
-	"delivery_reminded_at, link_copied_at, key_id, token_nonce, token_hash"
-
-// jsonRecord types the columns of a batch sent as JSON (see batchRow).
-const jsonRecord = "id uuid, account_id text, email text, name text, roles text, invited_by text, metadata text, state text, " +
-	"created_at timestamptz, sent_at timestamptz, expires_at timestamptz, accepted_at timestamptz, declined_at timestamptz, " +
-	"revoked_at timestamptz, send_count integer, version bigint, delivery_due text, delivery_attempts integer, " +
-	"delivery_last_error text, delivery_next_at timestamptz, delivered_at timestamptz, delivery_failed_at timestamptz, " +
-	"delivery_reminded_at timestamptz, link_copied_at timestamptz, key_id text, token_nonce text, token_hash text"
-
-// columnCount is how many columns there are.
-const columnCount = 27
-
-// updated are the columns Update writes, in rowValues order minus the
-// immutable id, account_id, email and created_at; the last three are the
-// token's.
-var updated = []string{
-	"name", "roles", "invited_by", "metadata", "state",
-	"sent_at", "expires_at", "accepted_at", "declined_at", "revoked_at",
-	"send_count", "version",
-	"delivery_due", "delivery_attempts", "delivery_last_error", "delivery_next_at", "delivered_at", "delivery_failed_at",
-	"delivery_reminded_at", "link_copied_at", "key_id", "token_nonce", "token_hash",
-}
-
-const tokenColumns = 3
-
 // queries are the statements of one Store, built once by New.
 type queries struct {
 	insert, pendingID, get, byHash, version, deleteEnded, deleteExpired, listDue, count string
@@ -56,16 +27,16 @@ func buildQueries(d Dialect, table string) queries {
 		return strings.Join(list, ", ")
 	}
 	var set []string
-	for i, col := range updated {
-		set = append(set, col+" = "+p(i+1))
+	for i, at := range setAll {
+		set = append(set, columnTable[at].name+" = "+p(i+1))
 	}
-	n := len(updated)
-	kept := n - tokenColumns
+	n := len(setAll)
+	kept := len(setKeep)
 	return queries{
 		// The conflict target names the partial unique index, so only a
 		// duplicate pending invitation is absorbed; any other violation
 		// (id, token hash) still fails loudly.
-		insert: "INSERT INTO " + table + " (" + columns + ") VALUES (" + params(1, columnCount) + ")" +
+		insert: "INSERT INTO " + table + " (" + columns + ") VALUES (" + params(1, len(columnTable)) + ")" +
 			" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING",
 		pendingID: "SELECT id FROM " + table + " WHERE account_id = " + p(1) +
 			" AND lower(email) = lower(" + p(2) + ") AND state = 'pending'",
@@ -95,8 +66,7 @@ func buildQueries(d Dialect, table string) queries {
 		listRemindable: "SELECT " + columns + " FROM " + table + " WHERE state = 'pending' AND delivery_due = '' AND delivery_failed_at IS NULL" +
 			" AND (delivery_reminded_at IS NULL OR delivery_reminded_at < sent_at)" +
 			" AND expires_at > " + p(1) + " AND expires_at <= " + p(2) + " ORDER BY expires_at, id LIMIT " + p(3),
-		insertJSON: "INSERT INTO " + table + " (" + columns + ") SELECT " + strings.ReplaceAll(strings.ReplaceAll(columns,
-			"token_nonce", "decode(token_nonce, 'base64')"), "token_hash", "decode(token_hash, 'base64')") +
+		insertJSON: "INSERT INTO " + table + " (" + columns + ") SELECT " + jsonSelect +
 			" FROM json_to_recordset(" + p(1) + "::json) AS r(" + jsonRecord + ")" +
 			" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id",
 		table:  table,

@@ -15,10 +15,10 @@
 package sqlstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -302,95 +302,37 @@ func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation
 // parameters, which it binds in order.
 func (s *Store) insertBatch(ctx context.Context, chunk []*invitations.Invitation) (*sql.Rows, error) {
 	if s.dialect == Postgres {
-		batch := make([]batchRow, len(chunk))
-		for i, inv := range chunk {
-			batch[i] = newBatchRow(inv)
-		}
-		payload, err := json.Marshal(batch)
-		if err != nil {
+		var payload bytes.Buffer
+		if err := s.appendJSONBatch(&payload, chunk); err != nil {
 			return nil, err
 		}
-		return s.query(ctx, s.q.insertJSON, string(payload))
+		return s.query(ctx, s.q.insertJSON, payload.String())
 	}
+	query, args := s.valuesBatch(chunk)
+	return s.runner().QueryContext(ctx, query, args...)
+}
+
+// valuesBatch is SQLite's batch insert of chunk and its arguments.
+func (s *Store) valuesBatch(chunk []*invitations.Invitation) (string, []any) {
 	var sb strings.Builder
-	args := make([]any, 0, len(chunk)*columnCount)
+	args := make([]any, 0, len(chunk)*len(columnTable))
 	sb.WriteString("INSERT INTO " + s.table + " (" + columns + ") VALUES ")
 	for i, inv := range chunk {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
 		sb.WriteByte('(')
-		for c := range columnCount {
+		for c := range columnTable {
 			if c > 0 {
 				sb.WriteString(", ")
 			}
 			sb.WriteString(s.dialect.positional(len(args) + c + 1))
 		}
 		sb.WriteByte(')')
-		args = append(args, s.rowValues(inv)...)
+		args = s.appendValues(args, inv)
 	}
 	sb.WriteString(" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id")
-	return s.runner().QueryContext(ctx, sb.String(), args...)
-}
-
-// batchRow is one invitation of a PostgreSQL batch, its fields named as
-// the columns (jsonRecord types them); times are RFC 3339 with
-// microseconds or null, bytes base64.
-type batchRow struct {
-	ID                uuid.UUID  `json:"id"`
-	AccountID         string     `json:"account_id"`
-	Email             string     `json:"email"`
-	Name              string     `json:"name"`
-	Roles             string     `json:"roles"`
-	InvitedBy         string     `json:"invited_by"`
-	Metadata          string     `json:"metadata"`
-	State             string     `json:"state"`
-	CreatedAt         *time.Time `json:"created_at"`
-	SentAt            *time.Time `json:"sent_at"`
-	ExpiresAt         *time.Time `json:"expires_at"`
-	AcceptedAt        *time.Time `json:"accepted_at"`
-	DeclinedAt        *time.Time `json:"declined_at"`
-	RevokedAt         *time.Time `json:"revoked_at"`
-	SendCount         int        `json:"send_count"`
-	Version           int64      `json:"version"`
-	DeliveryDue       string     `json:"delivery_due"`
-	DeliveryAttempts  int        `json:"delivery_attempts"`
-	DeliveryLastError string     `json:"delivery_last_error"`
-	DeliveryNextAt    *time.Time `json:"delivery_next_at"`
-	DeliveredAt       *time.Time `json:"delivered_at"`
-	DeliveryFailedAt  *time.Time `json:"delivery_failed_at"`
-	DeliveryReminded  *time.Time `json:"delivery_reminded_at"`
-	LinkCopiedAt      *time.Time `json:"link_copied_at"`
-	KeyID             string     `json:"key_id"`
-	TokenNonce        []byte     `json:"token_nonce"`
-	TokenHash         []byte     `json:"token_hash"`
-}
-
-func newBatchRow(inv *invitations.Invitation) batchRow {
-	at := func(t time.Time) *time.Time {
-		if t.IsZero() {
-			return nil
-		}
-		u := t.UTC()
-		return &u
-	}
-	roles, _ := json.Marshal(inv.Roles)
-	metadata := []byte("{}")
-	if len(inv.Metadata) > 0 {
-		metadata, _ = json.Marshal(inv.Metadata)
-	}
-	d := inv.Delivery
-	return batchRow{
-		ID: inv.ID, AccountID: inv.AccountID, Email: inv.Email, Name: inv.Name, Roles: string(roles),
-		InvitedBy: inv.InvitedBy, Metadata: string(metadata), State: string(inv.State),
-		CreatedAt: at(inv.CreatedAt), SentAt: at(inv.SentAt), ExpiresAt: at(inv.ExpiresAt),
-		AcceptedAt: at(inv.AcceptedAt), DeclinedAt: at(inv.DeclinedAt), RevokedAt: at(inv.RevokedAt),
-		SendCount: inv.SendCount, Version: inv.Version,
-		DeliveryDue: string(d.Due), DeliveryAttempts: d.Attempts, DeliveryLastError: d.LastError,
-		DeliveryNextAt: at(d.NextAttempt), DeliveredAt: at(d.DeliveredAt), DeliveryFailedAt: at(d.FailedAt),
-		DeliveryReminded: at(d.RemindedAt), LinkCopiedAt: at(inv.LinkCopiedAt),
-		KeyID: inv.Token.KeyID, TokenNonce: inv.Token.Nonce, TokenHash: inv.Token.Hash,
-	}
+	return sb.String(), args
 }
 
 // pendingHolders names the pending invitations of the emails of the given
@@ -452,15 +394,11 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 // columns. Each statement is atomic on its own.
 func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
 	row := s.rowValues(inv)
-	// rowValues is in column order: 0-2 id, account_id, email; 3-7 name to
-	// state; 8 created_at; 9-23 sent_at to link_copied_at; 24-26 the token.
-	keep := append(row[3:8:8], row[9:24]...)
-	keep = append(keep, row[0], row[1], expectedVersion, row[26])
+	keep := pick(row, setKeep, row[idAt], row[accountAt], expectedVersion, row[tokenHashAt])
 	if n, err := s.updateRows(ctx, s.q.updateKeepToken, keep); err != nil || n == 1 {
 		return err
 	}
-	all := append(row[3:8:8], row[9:]...)
-	all = append(all, row[0], row[1], expectedVersion)
+	all := pick(row, setAll, row[idAt], row[accountAt], expectedVersion)
 	if n, err := s.updateRows(ctx, s.q.update, all); err != nil || n == 1 {
 		return err
 	}
@@ -526,8 +464,9 @@ func (s *Store) ListRemindable(ctx context.Context, now, until time.Time, limit 
 func (s *Store) collect(ctx context.Context, rows *sql.Rows, op string, capacity int) ([]*invitations.Invitation, error) {
 	defer rows.Close()
 	out := make([]*invitations.Invitation, 0, capacity)
+	dest := newDest()
 	for rows.Next() {
-		inv, err := scan(rows)
+		inv, err := scan(rows, dest)
 		if err != nil {
 			return nil, fail(ctx, op, err)
 		}
@@ -609,85 +548,10 @@ func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time
 	return total, nil
 }
 
-// rowValues returns the invitation's column values in column order.
-func (s *Store) rowValues(inv *invitations.Invitation) []any {
-	// Encoding a []string or a map[string]string cannot fail.
-	roles, _ := json.Marshal(inv.Roles)
-	metadata := []byte("{}")
-	if len(inv.Metadata) > 0 {
-		metadata, _ = json.Marshal(inv.Metadata)
-	}
-	d := s.dialect
-	return []any{
-		inv.ID.String(), inv.AccountID, inv.Email, // 0-2: never updated
-		inv.Name, string(roles), inv.InvitedBy, string(metadata), string(inv.State), // 3-7
-		d.timeValue(inv.CreatedAt), // 8: never updated
-		d.timeValue(inv.SentAt), d.timeValue(inv.ExpiresAt),
-		d.timeValue(inv.AcceptedAt), d.timeValue(inv.DeclinedAt), d.timeValue(inv.RevokedAt),
-		inv.SendCount, inv.Version,
-		string(inv.Delivery.Due), inv.Delivery.Attempts, inv.Delivery.LastError,
-		d.timeValue(inv.Delivery.NextAttempt), d.timeValue(inv.Delivery.DeliveredAt), d.timeValue(inv.Delivery.FailedAt),
-		d.timeValue(inv.Delivery.RemindedAt), d.timeValue(inv.LinkCopiedAt),
-		inv.Token.KeyID, []byte(inv.Token.Nonce), []byte(inv.Token.Hash),
-	}
-}
-
-// rowScanner is *sql.Row or *sql.Rows.
-type rowScanner interface{ Scan(dest ...any) error }
-
 func scanOne(row rowScanner) (*invitations.Invitation, error) {
-	inv, err := scan(row)
+	inv, err := scan(row, newDest())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, invitations.ErrNotFound
 	}
 	return inv, err
-}
-
-// decodeRoles reads the JSON array of roles. Roles rarely need escaping, and
-// json.Unmarshal was a tenth of a List page's cost, so a plain array of
-// strings without backslashes is split directly.
-func decodeRoles(text string) ([]string, error) {
-	inner, ok := strings.CutPrefix(text, `["`)
-	if inner, ok2 := strings.CutSuffix(inner, `"]`); ok && ok2 && !strings.ContainsRune(inner, '\\') {
-		return strings.Split(inner, `","`), nil
-	}
-	var roles []string
-	err := json.Unmarshal([]byte(text), &roles)
-	return roles, err
-}
-
-func scan(row rowScanner) (*invitations.Invitation, error) {
-	var (
-		inv             invitations.Invitation
-		state, due      string
-		roles, metadata string
-		nonce, hash     []byte
-	)
-	scanErr := row.Scan(&inv.ID, &inv.AccountID, &inv.Email, &inv.Name, &roles, &inv.InvitedBy, &metadata, &state,
-		timeColumn{&inv.CreatedAt}, timeColumn{&inv.SentAt}, timeColumn{&inv.ExpiresAt},
-		timeColumn{&inv.AcceptedAt}, timeColumn{&inv.DeclinedAt}, timeColumn{&inv.RevokedAt},
-		&inv.SendCount, &inv.Version,
-		&due, &inv.Delivery.Attempts, &inv.Delivery.LastError,
-		timeColumn{&inv.Delivery.NextAttempt}, timeColumn{&inv.Delivery.DeliveredAt}, timeColumn{&inv.Delivery.FailedAt},
-		timeColumn{&inv.Delivery.RemindedAt}, timeColumn{&inv.LinkCopiedAt},
-		&inv.Token.KeyID, &nonce, &hash)
-	if scanErr != nil {
-		return nil, scanErr
-	}
-	inv.State = invitations.Status(state)
-	inv.Delivery.Due = invitations.MessageKind(due)
-	var err error
-	inv.Token.Nonce, inv.Token.Hash = nonce, hash
-	if inv.Roles, err = decodeRoles(roles); err != nil {
-		return nil, fmt.Errorf("decoding roles: %w", err)
-	}
-	if metadata != "{}" { // the common case needs no decoding
-		if err := json.Unmarshal([]byte(metadata), &inv.Metadata); err != nil {
-			return nil, fmt.Errorf("decoding metadata: %w", err)
-		}
-		if len(inv.Metadata) == 0 {
-			inv.Metadata = nil
-		}
-	}
-	return &inv, nil
 }
