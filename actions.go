@@ -202,7 +202,7 @@ func (s *Service) Actions(inv *Invitation) []Action {
 	if inv.StatusAt(now) == StatusPending && inv.Token.KeyID != "" && s.keys.byID(inv.Token.KeyID) == nil {
 		actions = []Action{ActionRegenerate, ActionUpdateRoles, ActionRevoke}
 	}
-	if s.mailAgainAt(inv).After(now) {
+	if s.mailAgainAt(inv, now).After(now) {
 		actions = slices.DeleteFunc(actions, func(a Action) bool { return a == ActionResend || a == ActionRegenerate })
 	}
 	return actions

@@ -5,16 +5,16 @@ import "time"
 // cooldown refuses a mail to inv within Limits.ResendCooldown of its last
 // mail (see lastMail).
 func (s *Service) cooldown(inv *Invitation, now time.Time) error {
-	if again := s.mailAgainAt(inv); again.After(now) {
+	if again := s.mailAgainAt(inv, now); again.After(now) {
 		return &RateLimitedError{RetryAfter: again.Sub(now), Limit: LimitResendCooldown}
 	}
 	return nil
 }
 
 // mailAgainAt is when the resend cooldown lets inv be mailed again: its
-// last mail plus the cooldown; zero without a cooldown or a mail.
-func (s *Service) mailAgainAt(inv *Invitation) time.Time {
-	last := lastMail(inv)
+// last mail at now plus the cooldown; zero without a cooldown or a mail.
+func (s *Service) mailAgainAt(inv *Invitation, now time.Time) time.Time {
+	last := s.lastMail(inv, now)
 	if s.limits.ResendCooldown == 0 || last.IsZero() {
 		return time.Time{}
 	}
@@ -22,26 +22,39 @@ func (s *Service) mailAgainAt(inv *Invitation) time.Time {
 }
 
 // lastMail is when inv's latest mail that the resend cooldown counts was
-// made. The current message counts from when it was made due while no
-// attempt at it has failed: it is being sent, or waits for its first
-// attempt (made in a caller's transaction, or by InviteMany). Judging by
-// delivery alone would let every Resend that reads the invitation while
-// another one's mail is in flight pass. A message whose attempt failed
-// does not count, since nothing reached the invitee: then the last
-// delivered mail does.
-func lastMail(inv *Invitation) time.Time {
+// made, at now. Judging by delivery alone would let every Resend that
+// reads the invitation while another one's mail is in flight pass, so the
+// current message counts too: from when it was made due while no attempt
+// at it has failed (it waits for its first attempt, made in a caller's
+// transaction or by InviteMany, or is being sent), and from the start of
+// an attempt under way (Delivery.ClaimedAt, within its lease), retries
+// included. A message whose attempts failed and that waits out its
+// backoff does not count, since nothing reached the invitee: then the
+// last delivered mail does.
+func (s *Service) lastMail(inv *Invitation, now time.Time) time.Time {
 	d := &inv.Delivery
-	if d.Due == "" || d.Attempts > 0 {
-		return d.DeliveredAt
+	last := d.DeliveredAt
+	if d.Due == "" {
+		return last
 	}
-	made := inv.SentAt
-	if d.Due == MessageReminder {
-		made = d.RemindedAt // a reminder keeps the link's SentAt
+	if d.Attempts == 0 {
+		made := inv.SentAt
+		if d.Due == MessageReminder {
+			made = d.RemindedAt // a reminder keeps the link's SentAt
+		}
+		last = later(last, made)
 	}
-	if made.Before(d.DeliveredAt) {
-		return d.DeliveredAt
+	if !d.ClaimedAt.IsZero() && now.Before(d.ClaimedAt.Add(s.delivery.Lease)) {
+		last = later(last, d.ClaimedAt)
 	}
-	return made
+	return last
+}
+
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 // ResendAllowedAt is when Limits.ResendCooldown lets inv be mailed again
@@ -57,7 +70,8 @@ func (s *Service) ResendAllowedAt(inv *Invitation) time.Time {
 	if inv.State != StatusPending {
 		return time.Time{} // ended: nothing will be mailed again
 	}
-	if again := s.mailAgainAt(inv); again.After(s.clock()) {
+	now := s.clock()
+	if again := s.mailAgainAt(inv, now); again.After(now) {
 		return again
 	}
 	return time.Time{}

@@ -42,9 +42,9 @@ func (s *Service) scheduleMail(inv *Invitation, kind MessageKind, now time.Time,
 	inv.Delivery.Attempts = 0
 	inv.Delivery.LastError = ""
 	inv.Delivery.FailedAt = time.Time{}
-	inv.Delivery.NextAttempt = now
+	inv.Delivery.NextAttempt, inv.Delivery.ClaimedAt = now, time.Time{}
 	if sendsNow {
-		inv.Delivery.NextAttempt = now.Add(s.delivery.Lease)
+		inv.Delivery.NextAttempt, inv.Delivery.ClaimedAt = now.Add(s.delivery.Lease), now
 	}
 }
 
@@ -52,7 +52,7 @@ func (s *Service) scheduleMail(inv *Invitation, kind MessageKind, now time.Time,
 // invitation was accepted, declined or revoked.
 func dropMail(inv *Invitation) {
 	inv.Delivery.Due = ""
-	inv.Delivery.NextAttempt = time.Time{}
+	inv.Delivery.NextAttempt, inv.Delivery.ClaimedAt = time.Time{}, time.Time{}
 }
 
 // send gives the message to the Mailer, cut off well within the lease so
@@ -162,6 +162,7 @@ func (s *Service) sendOutcome(sendErr error) func(*Delivery, time.Time) outcome 
 		}
 		d.Attempts++
 		d.LastError = truncateError(sendErr.Error())
+		d.ClaimedAt = time.Time{} // the attempt is over
 		if errors.Is(sendErr, ErrPermanent) || d.Attempts >= s.delivery.MaxAttempts {
 			d.Due, d.NextAttempt, d.FailedAt = "", time.Time{}, now
 			return gaveUp
@@ -173,7 +174,7 @@ func (s *Service) sendOutcome(sendErr error) func(*Delivery, time.Time) outcome 
 
 // linkExpired records a due message dropped unsent because its link expired.
 func linkExpired(d *Delivery, now time.Time) outcome {
-	d.Due, d.NextAttempt, d.FailedAt = "", time.Time{}, now
+	d.Due, d.NextAttempt, d.FailedAt, d.ClaimedAt = "", time.Time{}, now, time.Time{}
 	d.LastError = errLinkExpired.Error()
 	return expired
 }
@@ -337,7 +338,8 @@ func (r *DeliveryReport) count(o outcome) {
 // claim takes a listed due message for this process for one lease.
 func (s *Service) claim(ctx context.Context, inv *Invitation) (*Invitation, error) {
 	version := inv.Version
-	inv.Delivery.NextAttempt = s.clock().Add(s.delivery.Lease)
+	now := s.clock()
+	inv.Delivery.NextAttempt, inv.Delivery.ClaimedAt = now.Add(s.delivery.Lease), now
 	inv.Version = version + 1
 	if err := s.store.Update(ctx, inv, version); err != nil {
 		return nil, storeError(err)

@@ -106,6 +106,10 @@ type Delivery struct {
 	LastError string `json:"last_error,omitempty"`
 	// NextAttempt is when DeliverDue may try the due message (again).
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// ClaimedAt is when the attempt under way began: a sender holds the
+	// message until NextAttempt (its lease), and the resend cooldown
+	// counts the mail from then on. Zero when no attempt is under way.
+	ClaimedAt time.Time `json:"claimed_at,omitzero"`
 	// DeliveredAt is when a message of this invitation was last delivered.
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
 	// FailedAt is when delivery of the last message was given up, after the

@@ -232,9 +232,9 @@ func sameStored(got, inv *Invitation) bool {
 		got.Token.KeyID == inv.Token.KeyID && bytes.Equal(got.Token.Hash, inv.Token.Hash) &&
 		g.Due == w.Due && g.Attempts == w.Attempts && g.LastError == w.LastError &&
 		times([]time.Time{got.SentAt, got.ExpiresAt, got.AcceptedAt, got.DeclinedAt, got.RevokedAt, got.LinkCopiedAt,
-			g.NextAttempt, g.DeliveredAt, g.FailedAt, g.RemindedAt},
+			g.NextAttempt, g.ClaimedAt, g.DeliveredAt, g.FailedAt, g.RemindedAt},
 			[]time.Time{inv.SentAt, inv.ExpiresAt, inv.AcceptedAt, inv.DeclinedAt, inv.RevokedAt, inv.LinkCopiedAt,
-				w.NextAttempt, w.DeliveredAt, w.FailedAt, w.RemindedAt})
+				w.NextAttempt, w.ClaimedAt, w.DeliveredAt, w.FailedAt, w.RemindedAt})
 }
 
 // storeSentinels are the errors a Store documents: each names a rule, not

@@ -49,6 +49,7 @@ var columnTable = [...]column{
 	timestamp("delivery_failed_at", onUpdate, func(inv *invitations.Invitation) *time.Time { return &inv.Delivery.FailedAt }),
 	timestamp("delivery_reminded_at", onUpdate, func(inv *invitations.Invitation) *time.Time { return &inv.Delivery.RemindedAt }),
 	timestamp("link_copied_at", onUpdate, func(inv *invitations.Invitation) *time.Time { return &inv.LinkCopiedAt }),
+	timestamp("delivery_claimed_at", onUpdate, func(inv *invitations.Invitation) *time.Time { return &inv.Delivery.ClaimedAt }),
 	text("key_id", withToken, func(inv *invitations.Invitation) *string { return &inv.Token.KeyID }),
 	secret("token_nonce", withToken, func(inv *invitations.Invitation) *invitations.SecretBytes { return &inv.Token.Nonce }),
 	secret("token_hash", withToken, func(inv *invitations.Invitation) *invitations.SecretBytes { return &inv.Token.Hash }),

@@ -39,6 +39,7 @@ func TestEveryFieldPersists(t *testing.T) {
 				Due: invitations.MessageResend, Attempts: 4, LastError: "smtp: 451 try again later",
 				NextAttempt: at.Add(8 * time.Microsecond), DeliveredAt: at.Add(9 * time.Microsecond),
 				FailedAt: at.Add(10 * time.Microsecond), RemindedAt: at.Add(11 * time.Microsecond),
+				ClaimedAt: at.Add(12 * time.Microsecond),
 			},
 			Token: invitations.TokenMaterial{KeyID: "k1", Nonce: []byte("nonce-" + email), Hash: []byte("hash-" + email)},
 		}

@@ -62,6 +62,8 @@ func TestMigrateFailedCommit(t *testing.T) {
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(6, "006_purge.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	mock.ExpectExec(q("-- Copied links")).WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(7, "007_link_copied.sql").WillReturnResult(sqlmock.NewResult(1, 1))
+	mock.ExpectExec(q("-- Claimed attempts")).WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(8, "008_claimed.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	commitErr := errors.New("could not serialize access")
 	mock.ExpectExec(q("COMMIT")).WillReturnError(commitErr)
 
@@ -122,12 +124,12 @@ func TestListRowErrorReturnsNoPartialPage(t *testing.T) {
 	cols := []string{"id", "account_id", "email", "name", "roles", "invited_by", "metadata", "state", "created_at", "sent_at",
 		"expires_at", "accepted_at", "declined_at", "revoked_at", "send_count", "version",
 		"delivery_due", "delivery_attempts", "delivery_last_error", "delivery_next_at", "delivered_at", "delivery_failed_at",
-		"delivery_reminded_at", "link_copied_at", "key_id", "token_nonce", "token_hash"}
+		"delivery_reminded_at", "link_copied_at", "delivery_claimed_at", "key_id", "token_nonce", "token_hash"}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rowErr := errors.New("server closed the connection unexpectedly")
 	rows := sqlmock.NewRows(cols).
-		AddRow(uuid.NewString(), "acme", "a@example.com", "", `["admin"]`, "", "{}", "pending", now, now, now, nil, nil, nil, 1, 1, "", 0, "", nil, nil, nil, nil, nil, "k", []byte("n"), []byte("h")).
-		AddRow(uuid.NewString(), "acme", "b@example.com", "", `["admin"]`, "", "{}", "pending", now, now, now, nil, nil, nil, 1, 1, "", 0, "", nil, nil, nil, nil, nil, "k", []byte("n"), []byte("h")).
+		AddRow(uuid.NewString(), "acme", "a@example.com", "", `["admin"]`, "", "{}", "pending", now, now, now, nil, nil, nil, 1, 1, "", 0, "", nil, nil, nil, nil, nil, nil, "k", []byte("n"), []byte("h")).
+		AddRow(uuid.NewString(), "acme", "b@example.com", "", `["admin"]`, "", "{}", "pending", now, now, now, nil, nil, nil, 1, 1, "", 0, "", nil, nil, nil, nil, nil, nil, "k", []byte("n"), []byte("h")).
 		RowError(1, rowErr)
 	mock.ExpectPrepare(q("SELECT id, account_id")).ExpectQuery().WillReturnRows(rows)
 

@@ -161,6 +161,7 @@ func requireSame(t *testing.T, want, got *invitations.Invitation) {
 		{"Delivery.DeliveredAt", want.Delivery.DeliveredAt, got.Delivery.DeliveredAt},
 		{"Delivery.FailedAt", want.Delivery.FailedAt, got.Delivery.FailedAt},
 		{"Delivery.RemindedAt", want.Delivery.RemindedAt, got.Delivery.RemindedAt},
+		{"Delivery.ClaimedAt", want.Delivery.ClaimedAt, got.Delivery.ClaimedAt},
 	} {
 		assert.True(t, pair.want.Equal(pair.got), "%s: wrote %s, read %s", pair.name, pair.want, pair.got)
 		assert.Equal(t, pair.want.IsZero(), pair.got.IsZero(), "%s: zero time must read back zero", pair.name)

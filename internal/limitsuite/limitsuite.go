@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.LimitStore) {
 		{"ResendCooldownFromLastDeliveredMail", testCooldown},
 		{"ResendCooldownHoldsUnderRaces", testCooldownRace},
 		{"ResendCooldownCountsAMailInFlight", testCooldownInFlight},
+		{"ResendCooldownCountsARetryInFlight", testCooldownRetryInFlight},
 		{"PendingCapCountsWorkingLinks", testPendingCap},
 		{"PendingCapRecountsHourly", testCapRecount},
 		{"InviteManyRowsOverTheLimitFailAlone", testInviteMany},
@@ -303,6 +305,44 @@ func testCooldownInFlight(t *testing.T, w *world) {
 	assert.Contains(t, svc.Actions(bob), invitations.ActionResend)
 	_, err = svc.Resend(ctx, "acct-1", bob.ID)
 	require.NoError(t, err)
+}
+
+// testCooldownRetryInFlight: a retry that DeliverDue is sending counts
+// like a first attempt: a Resend meanwhile is refused, and one mail goes.
+func testCooldownRetryInFlight(t *testing.T, w *world) {
+	ctx := context.Background()
+	limits := invitations.Limits{ResendCooldown: time.Hour}
+	var gate atomic.Bool
+	sending, release := make(chan struct{}), make(chan struct{})
+	gated := invitations.MailerFunc(func(ctx context.Context, m invitations.Message) error {
+		if gate.CompareAndSwap(true, false) {
+			close(sending)
+			<-release
+		}
+		return w.mailer.Send(ctx, m)
+	})
+	svc := w.serviceMailing(gated, limits)
+	w.mailer.FailNext(1, nil)
+	inv, err := svc.Invite(ctx, input("acct-1", "ada@example.com"))
+	require.ErrorIs(t, err, invitations.ErrDelivery, "the first attempt fails: a retry is due")
+	w.clock.Advance(2 * invitations.DefaultBackoff)
+
+	gate.Store(true)
+	delivered := make(chan invitations.DeliveryReport, 1)
+	go func() {
+		r, _ := svc.DeliverDue(ctx)
+		delivered <- r
+	}()
+	<-sending // the retry is claimed and on its way
+	page, err := svc.List(ctx, invitations.ListQuery{AccountID: "acct-1"})
+	require.NoError(t, err)
+	assert.NotContains(t, svc.Actions(page.Invitations[0]), invitations.ActionResend)
+	_, err = svc.Resend(ctx, "acct-1", inv.ID)
+	rl := rateLimited(t, err, invitations.LimitResendCooldown)
+	assert.Equal(t, time.Hour, rl.RetryAfter, "from the retry's start")
+	close(release)
+	assert.Equal(t, 1, (<-delivered).Delivered)
+	assert.Equal(t, 1, w.sent(), "one mail")
 }
 
 func testPendingCap(t *testing.T, w *world) {
