@@ -1,4 +1,4 @@
-package sqlstore_test
+package dbtest
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // runs it; the README's figures are for 10,000,000, seeded with
 // generate_series in one statement):
 //
-//	INVITATIONS_SCALE_ROWS=10000000 bash .ci/with-postgres go test -run '^$' -bench Scale -benchtime 2000x -timeout 2h ./sqlstore/
+//	INVITATIONS_SCALE_ROWS=10000000 bash .ci/with-postgres go test -run '^$' -bench Scale -benchtime 2000x -timeout 2h ./sqlstore/dbtest/
 func BenchmarkScale(b *testing.B) {
 	big := 100_000
 	if raw := os.Getenv("INVITATIONS_SCALE_ROWS"); raw != "" {

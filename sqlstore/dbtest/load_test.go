@@ -1,4 +1,4 @@
-package sqlstore_test
+package dbtest
 
 import (
 	"context"
@@ -26,7 +26,7 @@ import (
 // only that the work succeeds. It runs when INVITATIONS_LOAD gives the time
 // per level (e.g. INVITATIONS_LOAD=10s); .ci/run runs it briefly.
 //
-//	INVITATIONS_LOAD=10s bash .ci/with-postgres go test -run Load -v ./sqlstore/
+//	INVITATIONS_LOAD=10s bash .ci/with-postgres go test -run Load -v ./sqlstore/dbtest/
 func TestLoad(t *testing.T) {
 	raw := os.Getenv("INVITATIONS_LOAD")
 	if raw == "" {
