@@ -72,8 +72,8 @@ func TestPurgeInBatches(t *testing.T) {
 // but 1% of them ended, while four goroutines list the pages of the
 // account that keeps its links, and reports how long each batch statement
 // held its locks and the List latencies. It runs only when
-// INVITATIONS_SCALE_ROWS is set (.ci/run: 100,000; the README's figures:
-// 1,000,000):
+// INVITATIONS_SCALE_ROWS is set (.ci/run: 10,000, to keep it working; the
+// README's figures, bash .ci/bench purge: 1,000,000):
 //
 //	INVITATIONS_SCALE_ROWS=1000000 bash .ci/with-postgres go test -run 'TestPurgeScale' -v -timeout 1h ./sqlstore/dbtest/
 func TestPurgeScale(t *testing.T) {
