@@ -317,7 +317,7 @@ func TestAdminErrors(t *testing.T) {
 	require.NoError(t, err)
 	rec = httptest.NewRecorder()
 	api.ServeHTTP(rec, httptest.NewRequest("GET", list+"/"+id, nil))
-	p = requireProblem(t, rec, 500, "internal")
+	requireProblem(t, rec, 500, "internal")
 	assert.NotContains(t, rec.Body.String(), "password authentication failed")
 }
 

@@ -1,4 +1,4 @@
-package invitationshttp_test
+package dbtest
 
 import (
 	"context"
@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
-	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
-
 	"github.com/invitekit/invitations"
 	"github.com/invitekit/invitations/internal/servers"
 	"github.com/invitekit/invitations/invitationshttp"
@@ -23,7 +20,8 @@ import (
 // BenchmarkHTTP compares the admin list endpoint (a 50-row page, as JSON)
 // and the invitee page (GET) with the Service calls behind them, on
 // SQLite and PostgreSQL: the overhead of routing, authorization, JSON or
-// the template, and the headers.
+// the template, and the headers. It lives here, beside the drivers, rather
+// than in invitationshttp, whose module must not require them.
 func BenchmarkHTTP(b *testing.B) {
 	b.Run("SQLite", func(b *testing.B) {
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "bench.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
@@ -58,7 +56,7 @@ func benchHTTP(b *testing.B, db *sql.DB, dialect sqlstore.Dialect) {
 		b.Fatal(err)
 	}
 	mailer := invitationstest.NewMailer()
-	svc, err := invitations.New(store, mailer, invitations.Config{Secret: secret, AcceptURL: acceptURL})
+	svc, err := invitations.New(store, mailer, invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/invitations/accept"})
 	if err != nil {
 		b.Fatal(err)
 	}

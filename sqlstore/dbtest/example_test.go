@@ -1,4 +1,4 @@
-package sqlstore_test
+package dbtest
 
 import (
 	"context"
@@ -12,10 +12,10 @@ import (
 	"github.com/invitekit/invitations/sqlstore"
 )
 
-// Accept an invitation and grant the membership in one transaction: if the
-// membership insert fails, the rollback leaves the invitation pending and
-// its link working.
-func ExampleStore_WithTx() {
+// Store.WithTx: accept an invitation and grant the membership in one
+// transaction. If the membership insert fails, the rollback leaves the
+// invitation pending and its link working.
+func Example_withTx() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)

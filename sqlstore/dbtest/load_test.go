@@ -1,4 +1,4 @@
-package sqlstore_test
+package dbtest
 
 import (
 	"context"
@@ -24,9 +24,10 @@ import (
 // Service and as hand-written SQL doing the same work, and logs operations
 // per second and p50/p99 latency per operation. It measures; it asserts
 // only that the work succeeds. It runs when INVITATIONS_LOAD gives the time
-// per level (e.g. INVITATIONS_LOAD=10s); .ci/run runs it briefly.
+// per level; .ci/run runs it briefly, .ci/bench load for the README's
+// figures:
 //
-//	INVITATIONS_LOAD=10s bash .ci/with-postgres go test -run Load -v ./sqlstore/
+//	INVITATIONS_LOAD=5s bash .ci/with-postgres go test -run Load -v ./sqlstore/dbtest/
 func TestLoad(t *testing.T) {
 	raw := os.Getenv("INVITATIONS_LOAD")
 	if raw == "" {

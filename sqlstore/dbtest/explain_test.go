@@ -1,4 +1,4 @@
-package sqlstore_test
+package dbtest
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/internal/sqlhooks"
 	"github.com/invitekit/invitations/sqlstore"
 )
 
@@ -61,6 +62,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			s, db := b.newStore(t)
+			h := sqlhooks.Of(s) // the statement texts, which sqlstore keeps unexported
 			seed(t, db, b.dialect, 20_000, 4)
 			acceptSome(t, db, b.dialect)
 			now := seedBase.Add(7*24*time.Hour + 10*time.Millisecond) // half the rows expired
@@ -74,20 +76,20 @@ func TestQueriesUseIndexes(t *testing.T) {
 				}
 				assert.Contains(t, plan, wantIndex, "%s:\n%s", name, plan)
 			}
-			check("by token hash", explain(t, db, b.dialect, s.ByHashQueryForTest(), []byte("x")), "invitations_token_hash_key")
-			check("due messages", explain(t, db, b.dialect, s.ListDueQueryForTest(), dueArg(b.dialect, now), 100), "invitations_delivery_due_idx")
-			check("remindable", explain(t, db, b.dialect, s.RemindableQueryForTest(), dueArg(b.dialect, now), dueArg(b.dialect, now.Add(24*time.Hour)), 100),
+			check("by token hash", explain(t, db, b.dialect, h.ByHashQuery(), []byte("x")), "invitations_token_hash_key")
+			check("due messages", explain(t, db, b.dialect, h.ListDueQuery(), dueArg(b.dialect, now), 100), "invitations_delivery_due_idx")
+			check("remindable", explain(t, db, b.dialect, h.RemindableQuery(), dueArg(b.dialect, now), dueArg(b.dialect, now.Add(24*time.Hour)), 100),
 				"invitations_remindable_idx")
-			check("pending email", explain(t, db, b.dialect, s.PendingIDQueryForTest(), "acct-1", "user5@example.com"), "invitations_pending_email_key")
-			check("working links (limits)", explain(t, db, b.dialect, s.CountWorkingQueryForTest(), "acct-1", dueArg(b.dialect, now), 10_000),
+			check("pending email", explain(t, db, b.dialect, h.PendingIDQuery(), "acct-1", "user5@example.com"), "invitations_pending_email_key")
+			check("working links (limits)", explain(t, db, b.dialect, h.CountWorkingQuery(), "acct-1", dueArg(b.dialect, now), 10_000),
 				"invitations_account_pending_expiry_idx")
-			ended, expired := s.PurgeQueriesForTest()
+			ended, expired := h.PurgeQueries()
 			check("purge ended", explain(t, db, b.dialect, ended, dueArg(b.dialect, now), 2000), "invitations_ended_idx")
 			check("purge expired", explain(t, db, b.dialect, expired, dueArg(b.dialect, now), 2000), "invitations_expired_idx")
 			seedMailLog(t, db, b.dialect, now)
-			check("count mails (limits)", explain(t, db, b.dialect, s.CountMailsQueryForTest(), "acct-1", dueArg(b.dialect, now)),
+			check("count mails (limits)", explain(t, db, b.dialect, h.CountMailsQuery(), "acct-1", dueArg(b.dialect, now)),
 				"invitations_mail_log_account_at_idx")
-			check("recent mails (limits)", explain(t, db, b.dialect, s.RecentMailsQueryForTest(), "acct-1", dueArg(b.dialect, now), 500),
+			check("recent mails (limits)", explain(t, db, b.dialect, h.RecentMailsQuery(), "acct-1", dueArg(b.dialect, now), 500),
 				"invitations_mail_log_account_at_idx")
 			for name, f := range map[string]invitations.ListFilter{
 				"first page":     {AccountID: "acct-1", Now: now, Limit: 51},
@@ -96,7 +98,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 				"expired":        {AccountID: "acct-1", Status: invitations.StatusExpired, Now: now, Limit: 51},
 				"accepted after": {AccountID: "acct-1", Status: invitations.StatusAccepted, Now: now, Limit: 51, After: cursor},
 			} {
-				query, args := s.ListQueryForTest(f)
+				query, args := h.ListQuery(f)
 				plan := explain(t, db, b.dialect, query, args...)
 				check(name, plan, "invitations_account_")
 				if f.After != nil {
@@ -117,6 +119,7 @@ func TestSearchAndCountUseIndexes(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			s, db := b.newStore(t)
+			h := sqlhooks.Of(s) // the statement texts, which sqlstore keeps unexported
 			seed(t, db, b.dialect, 20_000, 20)
 			if b.dialect == sqlstore.Postgres {
 				// Index-only scans need the visibility map that (auto)vacuum keeps.
@@ -131,14 +134,14 @@ func TestSearchAndCountUseIndexes(t *testing.T) {
 				"search pending":     {AccountID: "acct-1", Search: "user1241", Status: invitations.StatusPending, Now: now, Limit: 51},
 				"search whole email": {AccountID: "acct-1", Search: "user1241@example.com", Now: now, Limit: 51},
 			} {
-				query, args := s.ListQueryForTest(f)
+				query, args := h.ListQuery(f)
 				plan := explain(t, db, b.dialect, query, args...)
 				assert.Contains(t, plan, "invitations_account_email_idx", "%s:\n%s", name, plan)
 				for _, bad := range []string{"Seq Scan", "SCAN invitations "} {
 					assert.NotContains(t, plan, bad, "%s:\n%s", name, plan)
 				}
 			}
-			plan := explain(t, db, b.dialect, s.CountQueryForTest(), "acct-1", dueArg(b.dialect, now))
+			plan := explain(t, db, b.dialect, h.CountQuery(), "acct-1", dueArg(b.dialect, now))
 			for _, bad := range []string{"Seq Scan", "SCAN invitations\n", "Heap Fetches"} {
 				assert.NotContains(t, plan, bad, "count:\n%s", plan)
 			}
