@@ -118,11 +118,6 @@ func (w *benchWorld) token(b *testing.B) string {
 	return token
 }
 
-func (w *benchWorld) inviteForToken(b *testing.B) string {
-	w.invite(b)
-	return w.token(b)
-}
-
 // cursorAt pages through the account to the cursor after row skip.
 func (w *benchWorld) cursorAt(b *testing.B, skip int) string {
 	q := invitations.ListQuery{AccountID: benchAccount, Limit: invitations.MaxPageSize}
