@@ -15,7 +15,6 @@ import (
 
 	"github.com/invitekit/invitations"
 	"github.com/invitekit/invitations/invitationshttp"
-	"github.com/invitekit/invitations/invitationstest"
 )
 
 // consentPage is the invitee's page of a host with sign-in: the header
@@ -76,7 +75,7 @@ func TestInviteeSignedInAsSomeoneElse(t *testing.T) {
 	}
 
 	// The same page whatever the state: accepted, or expired.
-	other, otherToken := w.inviteForPage2("bob@example.com")
+	other, otherToken := w.inviteWith(invitations.InviteInput{AccountID: "acme", Email: "bob@example.com", Roles: []string{"admin"}})
 	_, err := w.svc.Accept(context.Background(), otherToken)
 	require.NoError(t, err)
 	accepted := openAs(page, otherToken, "grace@acme.test")
@@ -90,17 +89,6 @@ func TestInviteeSignedInAsSomeoneElse(t *testing.T) {
 	for _, rec := range []*httptest.ResponseRecorder{accepted, expired} {
 		assert.Equal(t, strings.Count(body, "<"), strings.Count(rec.Body.String(), "<"), "the same page")
 	}
-}
-
-// inviteForPage2 invites email into acme and returns the invitation and
-// the token of its link.
-func (w *world) inviteForPage2(email string) (*invitations.Invitation, string) {
-	w.t.Helper()
-	inv, err := w.svc.Invite(context.Background(), invitations.InviteInput{AccountID: "acme", Email: email, Roles: []string{"admin"}})
-	require.NoError(w.t, err)
-	token, err := invitationstest.TokenFromLink(w.mailer.Last().Link)
-	require.NoError(w.t, err)
-	return inv, token
 }
 
 // TestInviteeSignedInAsTheInvitee: the invited person, signed in, accepts

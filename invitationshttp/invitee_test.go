@@ -24,10 +24,16 @@ import (
 // inviteForPage invites Ada into acme and returns the token of her link.
 func (w *world) inviteForPage() (*invitations.Invitation, string) {
 	w.t.Helper()
-	inv, err := w.svc.Invite(context.Background(), invitations.InviteInput{
+	return w.inviteWith(invitations.InviteInput{
 		AccountID: "acme", Email: "ada@example.com", Name: "Ada", Roles: []string{"admin", "billing"}, InvitedBy: "Grace Hopper",
 		Metadata: map[string]string{invitations.MetadataAccountName: "Acme Inc.", invitations.MetadataTimeZone: "Europe/Berlin"},
 	})
+}
+
+// inviteWith invites and returns the invitation and the token of its link.
+func (w *world) inviteWith(in invitations.InviteInput) (*invitations.Invitation, string) {
+	w.t.Helper()
+	inv, err := w.svc.Invite(context.Background(), in)
 	require.NoError(w.t, err)
 	token, err := invitationstest.TokenFromLink(w.mailer.Last().Link)
 	require.NoError(w.t, err)
