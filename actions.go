@@ -21,7 +21,7 @@ import (
 func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	host := s.answers()
-	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) (need, error) {
+	inv, _, ev, err := s.changeLimited(ctx, s.byID(accountID, id), records(EventResent), func(inv *Invitation, now time.Time) (need, error) {
 		if err := requireValid(inv, now, "regenerate it to send a new link"); err != nil {
 			return need{}, err
 		}
@@ -44,7 +44,7 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, EventResent, now, inv)
+	s.report(ctx, ev)
 	return s.deliver(ctx, inv, msg)
 }
 
@@ -61,7 +61,7 @@ func (s *Service) Resend(ctx context.Context, accountID string, id uuid.UUID) (*
 // caller's transaction.
 func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) (string, error) {
 	var link string
-	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
+	_, _, ev, err := s.change(ctx, s.byID(accountID, id), records(EventLinkCopied), func(inv *Invitation, now time.Time) error {
 		if err := requireValid(inv, now, "regenerate it to get a new link"); err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 	if err != nil {
 		return "", err
 	}
-	s.emit(ctx, EventLinkCopied, now, inv)
+	s.report(ctx, ev)
 	return link, nil
 }
 
@@ -91,7 +91,7 @@ func (s *Service) CopyLink(ctx context.Context, accountID string, id uuid.UUID) 
 func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	var msg Message
 	host := s.answers()
-	inv, now, err := s.changeLimited(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) (need, error) {
+	inv, _, ev, err := s.changeLimited(ctx, s.byID(accountID, id), records(EventRegenerated), func(inv *Invitation, now time.Time) (need, error) {
 		wants := need{mails: 1}
 		switch inv.StatusAt(now) {
 		case StatusExpired:
@@ -122,7 +122,7 @@ func (s *Service) Regenerate(ctx context.Context, accountID string, id uuid.UUID
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, EventRegenerated, now, inv)
+	s.report(ctx, ev)
 	return s.deliver(ctx, inv, msg)
 }
 
@@ -141,7 +141,7 @@ func (s *Service) UpdateRoles(ctx context.Context, accountID string, id uuid.UUI
 	if err := s.answers().checkRoles(ctx, accountID, roles); err != nil {
 		return nil, err
 	}
-	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, _ time.Time) error {
+	inv, _, ev, err := s.change(ctx, s.byID(accountID, id), records(EventRolesUpdated), func(inv *Invitation, _ time.Time) error {
 		if inv.State != StatusPending {
 			return ErrNotPending
 		}
@@ -151,14 +151,14 @@ func (s *Service) UpdateRoles(ctx context.Context, accountID string, id uuid.UUI
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, EventRolesUpdated, now, inv)
+	s.report(ctx, ev)
 	return inv.stripToken(), nil
 }
 
 // Revoke ends a pending invitation, expired or not: its link stops working
 // at once. An ended invitation gives ErrNotPending.
 func (s *Service) Revoke(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
-	inv, now, err := s.change(ctx, s.byID(accountID, id), func(inv *Invitation, now time.Time) error {
+	inv, _, ev, err := s.change(ctx, s.byID(accountID, id), records(EventRevoked), func(inv *Invitation, now time.Time) error {
 		if inv.State != StatusPending {
 			return ErrNotPending
 		}
@@ -169,7 +169,7 @@ func (s *Service) Revoke(ctx context.Context, accountID string, id uuid.UUID) (*
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, EventRevoked, now, inv)
+	s.report(ctx, ev)
 	return inv.stripToken(), nil
 }
 

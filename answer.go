@@ -121,7 +121,7 @@ func (s *Service) answer(ctx context.Context, token string, who answerer, kind a
 		return inv, nil
 	}
 	var member bool
-	inv, now, err := s.change(ctx, byToken, func(inv *Invitation, now time.Time) error {
+	inv, _, ev, err := s.change(ctx, byToken, records(kind.event), func(inv *Invitation, now time.Time) error {
 		if err := requireValid(inv, now, "ask for a new invitation"); err != nil {
 			return err
 		}
@@ -141,7 +141,7 @@ func (s *Service) answer(ctx context.Context, token string, who answerer, kind a
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, kind.event, now, inv)
+	s.report(ctx, ev)
 	if member {
 		return inv.stripToken(), ErrAlreadyMember
 	}

@@ -51,7 +51,8 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 	now := s.clock()
 	seen := make(map[[2]string]uuid.UUID, len(in)) // account and email -> the row that invited it
 	var batch []*Invitation
-	var rows []int // batch[i] is the invitation of in[rows[i]]
+	var evs []*Event // evs[i] records batch[i]
+	var rows []int   // batch[i] is the invitation of in[rows[i]]
 	host := s.answers()
 	for i, row := range in {
 		inv, _, err := s.newPending(ctx, row, now, false, host)
@@ -75,12 +76,13 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 			continue
 		}
 		batch = append(batch, inv)
+		evs = append(evs, s.newEvent(ctx, EventInvited, "", now, inv))
 		rows = append(rows, i)
 	}
 	if len(batch) == 0 {
 		return results, nil
 	}
-	rowErrs, err := s.createMany(ctx, batch, now)
+	rowErrs, err := s.createMany(ctx, batch, evs, now)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +92,7 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 			results[i].Err = storeError(rowErrs[j])
 			continue
 		}
-		s.emit(ctx, EventInvited, now, inv)
+		s.report(ctx, evs[j])
 		results[i].Invitation = inv.stripToken()
 	}
 	return results, nil
@@ -102,9 +104,9 @@ func (s *Service) InviteMany(ctx context.Context, in []InviteInput) ([]InviteRes
 // commits on its own (one lock at a time cannot deadlock), so a failure
 // after the first account is reported per row: its error is the call's
 // only while nothing is stored.
-func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.Time) ([]error, error) {
+func (s *Service) createMany(ctx context.Context, batch []*Invitation, evs []*Event, now time.Time) ([]error, error) {
 	if !s.limits.needLimitStore() {
-		return s.storeMany(ctx, s.store, batch)
+		return s.storeMany(ctx, s.store, batch, evs)
 	}
 	ls, err := s.limitStore()
 	if err != nil {
@@ -122,7 +124,7 @@ func (s *Service) createMany(ctx context.Context, batch []*Invitation, now time.
 	for k, account := range accounts {
 		which := byAccount[account]
 		err := ls.LockAccount(ctx, account, func(ctx context.Context, st LimitStore) error {
-			return s.createWithin(ctx, st, account, now, batch, which, errs)
+			return s.createWithin(ctx, st, account, now, batch, evs, which, errs)
 		})
 		if err == nil || s.accountLanded(ctx, err, batch, which, errs) {
 			continue
@@ -159,7 +161,7 @@ func (s *Service) accountLanded(ctx context.Context, err error, batch []*Invitat
 // lock is held, while the account has room, and records their mail. A
 // row that fails on its own (its email is invited already) gives its room
 // to the rows after it.
-func (s *Service) createWithin(ctx context.Context, st LimitStore, account string, now time.Time, batch []*Invitation, which []int, errs []error) error {
+func (s *Service) createWithin(ctx context.Context, st LimitStore, account string, now time.Time, batch []*Invitation, evs []*Event, which []int, errs []error) error {
 	want := need{links: len(which)}
 	for _, i := range which {
 		want.mails += batch[i].SendCount
@@ -187,11 +189,11 @@ func (s *Service) createWithin(ctx context.Context, st LimitStore, account strin
 		if len(admitted) == 0 {
 			break
 		}
-		invs := make([]*Invitation, len(admitted))
+		invs, es := make([]*Invitation, len(admitted)), make([]*Event, len(admitted))
 		for j, i := range admitted {
-			invs[j] = batch[i]
+			invs[j], es[j] = batch[i], evs[i]
 		}
-		rowErrs, err := s.storeMany(ctx, st, invs)
+		rowErrs, err := s.storeMany(ctx, st, invs, es)
 		if err != nil {
 			return err
 		}
@@ -216,8 +218,8 @@ func (s *Service) createWithin(ctx context.Context, st LimitStore, account strin
 }
 
 // storeMany is CreateMany with its result checked.
-func (s *Service) storeMany(ctx context.Context, st Store, batch []*Invitation) ([]error, error) {
-	rowErrs, err := st.CreateMany(ctx, batch)
+func (s *Service) storeMany(ctx context.Context, st Store, batch []*Invitation, evs []*Event) ([]error, error) {
+	rowErrs, err := st.CreateMany(ctx, batch, evs)
 	if err != nil {
 		return nil, storeError(err)
 	}

@@ -126,7 +126,18 @@ func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind Messa
 		return s.byID(inv.AccountID, inv.ID)(ctx)
 	}
 	var result outcome
-	out, now, err := s.change(ctx, load, func(cur *Invitation, now time.Time) error {
+	// A delivery or a failure given up is recorded with its event; a retry
+	// to come is not an event.
+	rec := func() (EventKind, MessageKind) {
+		switch result {
+		case delivered:
+			return EventDelivered, kind
+		case gaveUp, expired:
+			return EventDeliveryFailed, kind
+		}
+		return "", ""
+	}
+	out, _, ev, err := s.change(ctx, load, rec, func(cur *Invitation, now time.Time) error {
 		if cur.Delivery.Due != kind {
 			return errNotDue
 		}
@@ -142,12 +153,7 @@ func (s *Service) recordAttempt(ctx context.Context, inv *Invitation, kind Messa
 	if err != nil {
 		return nil, superseded, err
 	}
-	switch result {
-	case delivered:
-		s.emit(ctx, EventDelivered, now, out)
-	case gaveUp, expired:
-		s.emit(ctx, EventDeliveryFailed, now, out)
-	}
+	s.report(ctx, ev)
 	return out, result, nil
 }
 
@@ -341,7 +347,7 @@ func (s *Service) claim(ctx context.Context, inv *Invitation) (*Invitation, erro
 	now := s.clock()
 	inv.Delivery.NextAttempt, inv.Delivery.ClaimedAt = now.Add(s.delivery.Lease), now
 	inv.Version = version + 1
-	if err := s.store.Update(ctx, inv, version); err != nil {
+	if err := s.store.Update(ctx, inv, version, nil); err != nil { // a claim records no event
 		return nil, storeError(err)
 	}
 	return inv, nil

@@ -49,10 +49,11 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invitation, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.limited(ctx, inv.AccountID, now, need{mails: inv.SendCount, links: 1}, storeWrite{inv: inv, create: true}); err != nil {
+	ev := s.newEvent(ctx, EventInvited, "", now, inv)
+	if err := s.limited(ctx, inv.AccountID, now, need{mails: inv.SendCount, links: 1}, storeWrite{inv: inv, create: true, event: ev}); err != nil {
 		return nil, storeError(err)
 	}
-	s.emit(ctx, EventInvited, now, inv)
+	s.report(ctx, ev)
 	if in.SkipMail {
 		return inv.stripToken(), nil
 	}

@@ -221,13 +221,14 @@ type storeWrite struct {
 	inv     *Invitation
 	version int64
 	create  bool
+	event   *Event // what the write records, stored with it
 }
 
 func (w storeWrite) to(ctx context.Context, st Store) error {
 	if w.create {
-		return st.Create(ctx, w.inv)
+		return st.Create(ctx, w.inv, w.event)
 	}
-	return st.Update(ctx, w.inv, w.version)
+	return st.Update(ctx, w.inv, w.version, w.event)
 }
 
 // limited makes w under the account's limits: within the account's lock

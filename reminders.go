@@ -56,5 +56,5 @@ func (s *Service) remind(ctx context.Context, inv *Invitation, now time.Time) er
 			return err
 		}
 	}
-	return s.store.Update(ctx, inv, version)
+	return s.store.Update(ctx, inv, version, nil)
 }

@@ -157,8 +157,8 @@ func (s *Service) byID(accountID string, id uuid.UUID) loader {
 // the result with compare-and-set, re-reading and re-applying the rule when
 // another change won the race. When the rule refuses, the invitation it
 // judged is returned with the rule's error.
-func (s *Service) change(ctx context.Context, load loader, apply func(inv *Invitation, now time.Time) error) (*Invitation, time.Time, error) {
-	return s.changeLimited(ctx, load, func(inv *Invitation, now time.Time) (need, error) {
+func (s *Service) change(ctx context.Context, load loader, rec recorder, apply func(inv *Invitation, now time.Time) error) (*Invitation, time.Time, *Event, error) {
+	return s.changeLimited(ctx, load, rec, func(inv *Invitation, now time.Time) (need, error) {
 		return need{}, apply(inv, now)
 	})
 }
@@ -166,28 +166,33 @@ func (s *Service) change(ctx context.Context, load loader, apply func(inv *Invit
 // changeLimited is change for a rule that makes mail due or links valid:
 // apply also returns what the change asks of the account's limits, and
 // the change is stored only if they allow it (see limited).
-func (s *Service) changeLimited(ctx context.Context, load loader, apply func(inv *Invitation, now time.Time) (need, error)) (*Invitation, time.Time, error) {
+//
+// The event the change records (rec) is stored with it, in the same store
+// operation, and returned for the caller to report once the call is done.
+func (s *Service) changeLimited(ctx context.Context, load loader, rec recorder, apply func(inv *Invitation, now time.Time) (need, error)) (*Invitation, time.Time, *Event, error) {
 	for range casAttempts {
 		inv, err := load(ctx)
 		if err != nil {
-			return nil, time.Time{}, err
+			return nil, time.Time{}, nil, err
 		}
 		now := s.clock()
 		version := inv.Version
 		n, err := apply(inv, now)
 		if err != nil {
-			return inv, now, err
+			return inv, now, nil, err
 		}
 		inv.Version = version + 1
-		err = s.limited(ctx, inv.AccountID, now, n, storeWrite{inv: inv, version: version})
+		kind, message := rec()
+		ev := s.newEvent(ctx, kind, message, now, inv)
+		err = s.limited(ctx, inv.AccountID, now, n, storeWrite{inv: inv, version: version, event: ev})
 		if err == nil {
-			return inv, now, nil
+			return inv, now, ev, nil
 		}
 		if !errors.Is(err, ErrConflict) {
-			return nil, now, storeError(err)
+			return nil, now, nil, storeError(err)
 		}
 	}
-	return nil, time.Time{}, ErrConflict
+	return nil, time.Time{}, nil, ErrConflict
 }
 
 // landedCheckTimeout bounds the read that tells whether a failed write

@@ -28,8 +28,9 @@ type Store interface {
 	// ErrAlreadyInvited). Two concurrent Creates for one (AccountID, Email)
 	// must not both succeed. When it cannot tell which invitation holds
 	// the email (it kept ending and coming back under concurrent changes)
-	// it may return ErrConflict.
-	Create(ctx context.Context, inv *Invitation) error
+	// it may return ErrConflict. ev, the event that records the change, is
+	// stored in the same atomic operation: both or neither (see History).
+	Create(ctx context.Context, inv *Invitation, ev *Event) error
 
 	// CreateMany stores new invitations as Create does, each on its own:
 	// it returns one error per invitation, in order (nil where it was
@@ -39,8 +40,9 @@ type Store interface {
 	// context that ended). A call error means none of the rows is stored,
 	// wherever the failure lands: a Store that writes in several
 	// statements makes them one transaction. It should cost a few
-	// statements, not one per invitation.
-	CreateMany(ctx context.Context, invs []*Invitation) ([]error, error)
+	// statements, not one per invitation. evs[i] is the event of invs[i],
+	// stored exactly when invs[i] is.
+	CreateMany(ctx context.Context, invs []*Invitation, evs []*Event) ([]error, error)
 
 	// Get returns the invitation with this ID in this account, or
 	// ErrNotFound, also when the ID exists in another account.
@@ -58,7 +60,12 @@ type Store interface {
 	// invitation does not exist (or was purged). An update that would make
 	// a second pending invitation of one AccountID and Email stores nothing
 	// and returns an error matching ErrAlreadyInvited.
-	Update(ctx context.Context, inv *Invitation, expectedVersion int64) error
+	//
+	// ev, when not nil, is the event that records the change: it is stored
+	// in the same atomic operation, so that a stored change always has its
+	// event and a failed one none. Writes that record nothing the admin
+	// asked for (a delivery claim, a reminder's mark) pass nil.
+	Update(ctx context.Context, inv *Invitation, expectedVersion int64, ev *Event) error
 
 	// List returns up to f.Limit invitations of f.AccountID matching
 	// f.Status at f.Now and f.Search, ordered newest first by (CreatedAt,
@@ -87,10 +94,29 @@ type Store interface {
 	// by an index, not a scan.
 	ListRemindable(ctx context.Context, now, until time.Time, limit int) ([]*Invitation, error)
 
+	// History returns the events stored for the invitation with this ID
+	// in this account, oldest first (the order they were stored in); none
+	// for an unknown one or one of another account.
+	History(ctx context.Context, accountID string, id uuid.UUID) ([]Event, error)
+
+	// ListEvents returns up to f.Limit events after the position f.After
+	// ("" for the first), of f.AccountID or of every account when it is
+	// "", in the order of its feed, and the position after the last one
+	// (f.After when there is none). The feed's promise: a reader that
+	// pages from a position it was given sees every event committed after
+	// it exactly once, however many writers commit at once. So a store
+	// must not hand out an event that a writer still in progress could
+	// commit before: on PostgreSQL, positions ordered by transaction ID
+	// and only those below the oldest transaction still running; on
+	// SQLite, whose writers take turns, a row ID that is never reused.
+	// Positions are the store's own strings; the Service wraps them. The
+	// cost of a page must not grow with its position.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, string, error)
+
 	// DeleteEnded deletes the invitations accepted, declined or revoked
 	// strictly before endedBefore (see EndedAt), and the pending ones whose
-	// ExpiresAt is strictly before expiredBefore. It returns how many it
-	// deleted.
+	// ExpiresAt is strictly before expiredBefore, with their events. It
+	// returns how many invitations it deleted.
 	DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error)
 }
 

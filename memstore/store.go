@@ -34,6 +34,7 @@ type Store struct {
 	mails    map[string][]invitations.MailRecord    // per account, oldest first
 	bounds   map[string]invitations.LinkBound
 	locks    *accountLocks
+	events   eventLog
 }
 
 type pendingKey struct{ accountID, email string }
@@ -85,17 +86,21 @@ func (s *Store) Len() int {
 }
 
 // Create implements invitations.Store.
-func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
+func (s *Store) Create(ctx context.Context, inv *invitations.Invitation, ev *invitations.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.create(inv)
+	if err := s.create(inv); err != nil {
+		return err
+	}
+	s.events.add(ev)
+	return nil
 }
 
 // CreateMany implements invitations.Store under one lock.
-func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) ([]error, error) {
+func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation, evs []*invitations.Event) ([]error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -103,7 +108,9 @@ func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, inv := range invs {
-		errs[i] = s.create(inv)
+		if errs[i] = s.create(inv); errs[i] == nil && i < len(evs) {
+			s.events.add(evs[i])
+		}
 	}
 	return errs, nil
 }
@@ -170,7 +177,7 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 // place, so that the per-account order (by the immutable CreatedAt and ID)
 // stays valid, and it keeps its roles, metadata and token buffers when they
 // did not change: a state change such as Accept allocates nothing here.
-func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
+func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64, ev *invitations.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -218,6 +225,7 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 	if wasDue || cur.Delivery.Due != "" {
 		s.trackDue(cur)
 	}
+	s.events.add(ev)
 	return nil
 }
 
@@ -347,6 +355,7 @@ func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time
 			delete(s.pending, key)
 		}
 		touched[inv.AccountID] = true
+		s.events.forget(id)
 		n++
 	}
 	for account := range touched {
@@ -379,3 +388,5 @@ func oldestFirst(a, b *invitations.Invitation) int { return invitations.CompareN
 var errHashSize = fmt.Errorf("memstore: %w: token hash must be %d bytes", invitations.ErrInvalidInput, invitations.TokenHashSize)
 
 var errDuplicateID = fmt.Errorf("memstore: %w: invitation id already exists", invitations.ErrInvalidInput)
+
+var errBadPosition = fmt.Errorf("memstore: %w: not a position of this store's event feed", invitations.ErrInvalidInput)
