@@ -232,7 +232,7 @@ func benchAccept(b *testing.B, w *benchWorld) {
 				b.Fatal(err)
 			}
 			inv.State, inv.AcceptedAt, inv.Version = invitations.StatusPending, time.Time{}, inv.Version+1
-			if err := w.store.Update(ctx, inv, inv.Version-1); err != nil {
+			if err := w.store.Update(ctx, inv, inv.Version-1, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -172,11 +172,11 @@ type recordFailing struct {
 	allowed atomic.Int64
 }
 
-func (s *recordFailing) Update(ctx context.Context, inv *invitations.Invitation, expected int64) error {
+func (s *recordFailing) Update(ctx context.Context, inv *invitations.Invitation, expected int64, ev *invitations.Event) error {
 	if s.allowed.Add(-1) < 0 {
 		return errDatabaseGone
 	}
-	return s.Store.Update(ctx, inv, expected)
+	return s.Store.Update(ctx, inv, expected, ev)
 }
 
 // vanishing lists due invitations that are then purged before the claim.
@@ -207,7 +207,7 @@ func (s *stuckDue) ListDue(context.Context, time.Time, int) ([]*invitations.Invi
 	return out, nil
 }
 
-func (s *stuckDue) Update(context.Context, *invitations.Invitation, int64) error {
+func (s *stuckDue) Update(context.Context, *invitations.Invitation, int64, *invitations.Event) error {
 	return invitations.ErrConflict
 }
 
@@ -253,9 +253,9 @@ func (s *countingStore) GetByTokenHash(ctx context.Context, hash []byte) (*invit
 	return s.Store.GetByTokenHash(ctx, hash)
 }
 
-func (s *countingStore) Update(ctx context.Context, inv *invitations.Invitation, expected int64) error {
+func (s *countingStore) Update(ctx context.Context, inv *invitations.Invitation, expected int64, ev *invitations.Event) error {
 	s.calls.Add(1)
-	return s.Store.Update(ctx, inv, expected)
+	return s.Store.Update(ctx, inv, expected, ev)
 }
 
 // alwaysConflicting loses every compare-and-set, as if another process kept
@@ -265,7 +265,7 @@ type alwaysConflicting struct {
 	updates atomic.Int64
 }
 
-func (s *alwaysConflicting) Update(context.Context, *invitations.Invitation, int64) error {
+func (s *alwaysConflicting) Update(context.Context, *invitations.Invitation, int64, *invitations.Event) error {
 	s.updates.Add(1)
 	return invitations.ErrConflict
 }
@@ -286,7 +286,7 @@ type createFailing struct {
 	err error
 }
 
-func (s createFailing) CreateMany(context.Context, []*invitations.Invitation) ([]error, error) {
+func (s createFailing) CreateMany(context.Context, []*invitations.Invitation, []*invitations.Event) ([]error, error) {
 	return nil, s.err
 }
 

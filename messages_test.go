@@ -97,7 +97,7 @@ func TestUnknownTimeZone(t *testing.T) {
 	require.NoError(t, err)
 	stored.Metadata = map[string]string{"time_zone": "Not/AZone"}
 	stored.Version++
-	require.NoError(t, h.store.Update(ctx, stored, stored.Version-1))
+	require.NoError(t, h.store.Update(ctx, stored, stored.Version-1, nil))
 	_, err = h.svc.Resend(ctx, "acme", inv.ID)
 	require.NoError(t, err)
 	assert.Contains(t, h.mailer.Last().Text, "Monday, 9 November 2026 at 09:30 UTC.")

@@ -323,7 +323,7 @@ func TestAdminErrors(t *testing.T) {
 
 type conflicting struct{ invitations.Store }
 
-func (conflicting) Update(context.Context, *invitations.Invitation, int64) error {
+func (conflicting) Update(context.Context, *invitations.Invitation, int64, *invitations.Event) error {
 	return invitations.ErrConflict
 }
 

@@ -272,11 +272,11 @@ type losingStore struct {
 	losing atomic.Bool
 }
 
-func (s *losingStore) Update(ctx context.Context, inv *invitations.Invitation, expected int64) error {
+func (s *losingStore) Update(ctx context.Context, inv *invitations.Invitation, expected int64, ev *invitations.Event) error {
 	if s.losing.Load() {
 		return invitations.ErrConflict
 	}
-	return s.Store.Update(ctx, inv, expected)
+	return s.Store.Update(ctx, inv, expected, ev)
 }
 
 var (

@@ -26,7 +26,7 @@ func testCount(t *testing.T, s invitations.Store) {
 		case invitations.StatusRevoked:
 			c.RevokedAt = base
 		}
-		require.NoError(t, s.Update(ctx, c, 1))
+		require.NoError(t, s.Update(ctx, c, 1, nil))
 	}
 	for i := range 3 {
 		create(t, s, fixture(t, "acct-1", fmt.Sprintf("p%d@example.com", i), time.Duration(i)*time.Hour))

@@ -49,7 +49,7 @@ func testRoundTrip(t *testing.T, s invitations.Store) {
 func testOnePending(t *testing.T, s invitations.Store) {
 	ctx := context.Background()
 	first := create(t, s, fixture(t, "acct-1", "ada@example.com", 0))
-	err := s.Create(ctx, fixture(t, "acct-1", "ada@example.com", time.Second))
+	err := s.Create(ctx, fixture(t, "acct-1", "ada@example.com", time.Second), nil)
 	require.ErrorIs(t, err, invitations.ErrAlreadyInvited)
 	var already *invitations.AlreadyInvitedError
 	require.ErrorAs(t, err, &already)
@@ -77,8 +77,8 @@ func testEndedFreesEmail(t *testing.T, s invitations.Store) {
 		case invitations.StatusRevoked:
 			next.RevokedAt = base.Add(time.Hour)
 		}
-		require.NoError(t, s.Update(ctx, next, inv.Version))
-		require.NoError(t, s.Create(ctx, fixture(t, "acct-1", email, time.Hour)), "after %s the email may be invited again", state)
+		require.NoError(t, s.Update(ctx, next, inv.Version, nil))
+		require.NoError(t, s.Create(ctx, fixture(t, "acct-1", email, time.Hour), nil), "after %s the email may be invited again", state)
 	}
 }
 
@@ -88,7 +88,7 @@ func testConcurrentCreate(t *testing.T, s invitations.Store) {
 	for i := range invs {
 		invs[i] = fixture(t, "acct-1", "ada@example.com", time.Duration(i)*time.Second)
 	}
-	errs := race(func(i int) error { return s.Create(ctx, invs[i]) })
+	errs := race(func(i int) error { return s.Create(ctx, invs[i], nil) })
 	won := 0
 	for _, err := range errs {
 		if err == nil {
@@ -110,7 +110,7 @@ func testConcurrentCreate(t *testing.T, s invitations.Store) {
 // statement.
 func testCreateMany(t *testing.T, s invitations.Store) {
 	ctx := context.Background()
-	errs, err := s.CreateMany(ctx, nil)
+	errs, err := s.CreateMany(ctx, nil, nil)
 	require.NoError(t, err)
 	require.Empty(t, errs)
 
@@ -133,7 +133,7 @@ func testCreateMany(t *testing.T, s invitations.Store) {
 	other := fixture(t, "acct-2", "held@example.com", time.Second)
 	batch = append(batch, clash, twin, again, other)
 
-	errs, err = s.CreateMany(ctx, batch)
+	errs, err = s.CreateMany(ctx, batch, nil)
 	require.NoError(t, err)
 	require.Len(t, errs, len(batch))
 	for i := range 450 {
@@ -171,13 +171,13 @@ func testCreateManyCancelled(t *testing.T, s invitations.Store) {
 	}
 	first := batch(0)
 	start := time.Now()
-	_, err := s.CreateMany(context.Background(), first)
+	_, err := s.CreateMany(context.Background(), first, nil)
 	require.NoError(t, err)
 	whole := time.Since(start)
 	for try := 1; try <= tries; try++ {
 		b := batch(try)
 		ctx, cancel := context.WithTimeout(context.Background(), whole*time.Duration(try)/tries)
-		errs, err := s.CreateMany(ctx, b)
+		errs, err := s.CreateMany(ctx, b, nil)
 		cancel()
 		if err == nil {
 			require.Len(t, errs, rows)
@@ -209,7 +209,7 @@ func testConcurrentCreateMany(t *testing.T, s invitations.Store) {
 		for e := range emails {
 			batch = append(batch, fixture(t, "acct-1", fmt.Sprintf("e%d@example.com", e), time.Duration(i)*time.Millisecond))
 		}
-		rowErrs, err := s.CreateMany(ctx, batch)
+		rowErrs, err := s.CreateMany(ctx, batch, nil)
 		if err != nil {
 			return err
 		}

@@ -68,7 +68,7 @@ func testDeleteFreesEmail(t *testing.T, s invitations.Store) {
 	n, err := s.DeleteEnded(ctx, base.Add(invitations.DefaultTTL+time.Second), base.Add(invitations.DefaultTTL+time.Second))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	require.NoError(t, s.Create(ctx, fixture(t, "acct-1", "ada@example.com", time.Hour)))
+	require.NoError(t, s.Create(ctx, fixture(t, "acct-1", "ada@example.com", time.Hour), nil))
 }
 
 // testDeleteTwoCutoffs: ended invitations go by the first cutoff, pending

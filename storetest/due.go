@@ -48,21 +48,21 @@ func testListDueFollowsUpdates(t *testing.T, s invitations.Store) {
 
 	claimed := inv.Clone()
 	claimed.Delivery.NextAttempt, claimed.Version = now.Add(5*time.Minute), 2
-	require.NoError(t, s.Update(ctx, claimed, 1))
+	require.NoError(t, s.Update(ctx, claimed, 1, nil))
 	got, err := s.ListDue(ctx, now, 10)
 	require.NoError(t, err)
 	require.Empty(t, got, "a claimed message is not due until its lease ends")
 
 	sent := claimed.Clone()
 	sent.Delivery, sent.Version = invitations.Delivery{DeliveredAt: now}, 3
-	require.NoError(t, s.Update(ctx, sent, 2))
+	require.NoError(t, s.Update(ctx, sent, 2, nil))
 	got, err = s.ListDue(ctx, now.Add(time.Hour), 10)
 	require.NoError(t, err)
 	require.Empty(t, got, "a delivered message is no longer due")
 
 	again := sent.Clone()
 	again.Delivery, again.Version = invitations.Delivery{Due: invitations.MessageResend, NextAttempt: now}, 4
-	require.NoError(t, s.Update(ctx, again, 3))
+	require.NoError(t, s.Update(ctx, again, 3, nil))
 	got, err = s.ListDue(ctx, now, 10)
 	require.NoError(t, err)
 	require.Equal(t, []uuid.UUID{inv.ID}, ids(got))

@@ -115,7 +115,7 @@ func testCountValidLinks(t *testing.T, s invitations.LimitStore) {
 	ended := create(t, s, fixture(t, "acct-1", "f@example.com", 0))
 	next := ended.Clone()
 	next.State, next.RevokedAt, next.Version = invitations.StatusRevoked, base, 2
-	require.NoError(t, s.Update(ctx, next, 1))
+	require.NoError(t, s.Update(ctx, next, 1, nil))
 
 	count := func(now time.Time, limit int) int {
 		t.Helper()
@@ -166,7 +166,7 @@ func testLockExcludes(t *testing.T, s invitations.LimitStore) {
 func testLockSeesOwnWrites(t *testing.T, s invitations.LimitStore) {
 	ctx := context.Background()
 	err := s.LockAccount(ctx, "acct-1", func(ctx context.Context, st invitations.LimitStore) error {
-		if err := st.Create(ctx, fixture(t, "acct-1", "ada@example.com", 0)); err != nil {
+		if err := st.Create(ctx, fixture(t, "acct-1", "ada@example.com", 0), nil); err != nil {
 			return err
 		}
 		n, err := st.CountValidLinks(ctx, "acct-1", base, 10)

@@ -125,7 +125,7 @@ func testListSearch(t *testing.T, s invitations.Store) {
 	create(t, s, fixture(t, "acct-2", "ada9@example.com", 12*time.Minute))
 	accepted := adas[1].Clone()
 	accepted.State, accepted.AcceptedAt, accepted.Version = invitations.StatusAccepted, base.Add(time.Hour), 2
-	require.NoError(t, s.Update(ctx, accepted, 1))
+	require.NoError(t, s.Update(ctx, accepted, 1, nil))
 
 	got := listAll(t, s, invitations.ListFilter{AccountID: "acct-1", Search: "ada", Now: base, Limit: 2})
 	want := []uuid.UUID{adas[4].ID, adas[3].ID, adas[2].ID, adas[1].ID, adas[0].ID}

@@ -54,7 +54,7 @@ func testListRemindable(t *testing.T, s invitations.Store) {
 
 	marked := sooner.Clone()
 	marked.Delivery.RemindedAt, marked.Version = now, 2
-	require.NoError(t, s.Update(ctx, marked, 1))
+	require.NoError(t, s.Update(ctx, marked, 1, nil))
 	got, err = s.ListRemindable(ctx, now, until, 10)
 	require.NoError(t, err)
 	require.Equal(t, []uuid.UUID{soon.ID, resentSince.ID}, ids(got), "reminded: out until it is sent again")

@@ -114,7 +114,7 @@ func material(t *testing.T) invitations.TokenMaterial {
 
 func create(t *testing.T, s invitations.Store, inv *invitations.Invitation) *invitations.Invitation {
 	t.Helper()
-	require.NoError(t, s.Create(context.Background(), inv))
+	require.NoError(t, s.Create(context.Background(), inv, nil))
 	return inv
 }
 
@@ -181,7 +181,7 @@ func testCancelled(t *testing.T, s invitations.Store) {
 	require.ErrorIs(t, err, context.Canceled)
 	next := inv.Clone()
 	next.Version = 2
-	require.ErrorIs(t, s.Update(ctx, next, 1), context.Canceled)
+	require.ErrorIs(t, s.Update(ctx, next, 1, nil), context.Canceled)
 	got, err := s.Get(context.Background(), "acct-1", inv.ID)
 	require.NoError(t, err)
 	requireSame(t, inv, got)

@@ -529,14 +529,14 @@ func (c cancelAfterWrite) LockAccount(ctx context.Context, accountID string, fn 
 	})
 }
 
-func (c cancelAfterWrite) Create(ctx context.Context, inv *invitations.Invitation) error {
+func (c cancelAfterWrite) Create(ctx context.Context, inv *invitations.Invitation, ev *invitations.Event) error {
 	defer c.cancel()
-	return c.LimitStore.Create(ctx, inv)
+	return c.LimitStore.Create(ctx, inv, ev)
 }
 
-func (c cancelAfterWrite) CreateMany(ctx context.Context, invs []*invitations.Invitation) ([]error, error) {
+func (c cancelAfterWrite) CreateMany(ctx context.Context, invs []*invitations.Invitation, evs []*invitations.Event) ([]error, error) {
 	defer c.cancel()
-	return c.LimitStore.CreateMany(ctx, invs)
+	return c.LimitStore.CreateMany(ctx, invs, evs)
 }
 
 // testCancelledAfterWrite: a context cancelled between the write and the
