@@ -69,6 +69,10 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 		{"CancelledContext", testCancelled},
 		{"ConcurrentUpdatesOneWinner", testConcurrentUpdate},
 		{"ConcurrentCreatesOneWinner", testConcurrentCreate},
+		{"EventsStoredWithTheirChange", testEventsWithChange},
+		{"EventsFeedPagesInOrder", testEventsFeed},
+		{"EventsDeletedWithTheirInvitation", testEventsPurged},
+		{"EventsFeedMissesNothingUnderConcurrency", testEventsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
