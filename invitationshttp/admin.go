@@ -65,6 +65,8 @@ var routes = []route{
 	{"GET", "/accounts/{account}/invitations", (*admin).list},
 	{"GET", "/accounts/{account}/invitations/counts", (*admin).counts},
 	{"GET", "/accounts/{account}/roles", (*admin).accountRoles},
+	{"GET", "/accounts/{account}/events", (*admin).events},
+	{"GET", "/accounts/{account}/invitations/{id}/history", (*admin).history},
 	{"GET", "/accounts/{account}/invitations/{id}", (*admin).get},
 	{"POST", "/accounts/{account}/invitations/{id}/resend", (*admin).resend},
 	{"POST", "/accounts/{account}/invitations/{id}/link", (*admin).link},
@@ -81,6 +83,8 @@ var routes = []route{
 //	GET    /accounts/{account}/invitations               list (?status=&search=&limit=&after=)
 //	GET    /accounts/{account}/invitations/counts        counts per status
 //	GET    /accounts/{account}/roles                     the account's roles (Config.Roles)
+//	GET    /accounts/{account}/events                    the account's event feed (?after=&limit=)
+//	GET    /accounts/{account}/invitations/{id}/history  one invitation's events, oldest first
 //	GET    /accounts/{account}/invitations/{id}          get
 //	POST   /accounts/{account}/invitations/{id}/resend   resend
 //	POST   /accounts/{account}/invitations/{id}/link     copy link (recorded)
@@ -316,6 +320,38 @@ func (a *admin) list(w http.ResponseWriter, r *http.Request, account string) {
 		out.Invitations[i] = a.view(inv)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// history serves one invitation's events, oldest first.
+func (a *admin) history(w http.ResponseWriter, r *http.Request, account string) {
+	if id, ok := id(w, r); ok {
+		events, err := a.svc.History(r.Context(), account, id)
+		if err != nil {
+			writeProblem(w, problemFor(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string][]invitations.Event{"events": events})
+	}
+}
+
+// events serves a page of the account's event feed.
+func (a *admin) events(w http.ResponseWriter, r *http.Request, account string) {
+	q := r.URL.Query()
+	query := invitations.EventQuery{AccountID: account, After: q.Get("after")}
+	if raw := q.Get("limit"); raw != "" {
+		limit, err := strconv.Atoi(raw)
+		if err != nil {
+			writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number"}))
+			return
+		}
+		query.Limit = limit
+	}
+	page, err := a.svc.Events(r.Context(), query)
+	if err != nil {
+		writeProblem(w, problemFor(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (a *admin) counts(w http.ResponseWriter, r *http.Request, account string) {
