@@ -221,3 +221,144 @@ func connString(t *testing.T, db *sql.DB) string {
 	require.NoError(t, db.QueryRow("SELECT current_schema()").Scan(&schema))
 	return withSearchPath(servers.PostgresDSN(t), schema)
 }
+
+// storedEvents counts the rows of the events table.
+func storedEvents(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_events").Scan(&n))
+	return n
+}
+
+func eventKinds(events []invitations.Event) []invitations.EventKind {
+	var kinds []invitations.EventKind
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	return kinds
+}
+
+// TestEventsRollBackWithTheHostTransaction: a change made in a host
+// transaction that rolls back leaves no event, though OnEvent saw it.
+func TestEventsRollBackWithTheHostTransaction(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		inv, _ := r.invite(t, "ada@example.com")
+		before, err := r.store.History(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		require.NotEmpty(t, before)
+		fresh, _ := r.invite(t, "bob@example.com")
+		n := storedEvents(t, r.db)
+
+		tx, svc := r.begin(t)
+		_, err = svc.Revoke(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		_, err = svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "cy@example.com", Roles: []string{"member"}})
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+
+		after, err := r.store.History(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, eventKinds(before), eventKinds(after), "the rolled-back revoke left no event")
+		bob, err := r.store.History(ctx, "acme", fresh.ID)
+		require.NoError(t, err)
+		assert.NotEmpty(t, bob)
+		assert.Equal(t, n, storedEvents(t, r.db), "no event of the rolled-back transaction")
+		feed, _, err := r.store.ListEvents(ctx, invitations.EventFilter{Limit: 100})
+		require.NoError(t, err)
+		assert.Len(t, feed, n)
+	})
+}
+
+// TestEventsNotStoredWithoutTheirChange: a lost compare-and-set, on
+// either UPDATE (the one that keeps the link and the one that replaces
+// it), a refused Create and a refused CreateMany row store no event; a
+// nil event stores none.
+func TestEventsNotStoredWithoutTheirChange(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, db := b.newStore(t)
+			now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+			newInv := func(email string) *invitations.Invitation {
+				return &invitations.Invitation{ID: uuid.Must(uuid.NewV7()), AccountID: "acme", Email: email, Roles: []string{"member"},
+					State: invitations.StatusPending, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(time.Hour), Version: 1,
+					Token: invitations.TokenMaterial{KeyID: "k1", Nonce: []byte(email + "n"), Hash: []byte(email + "-hash-of-32-bytes-padding")[:32]}}
+			}
+			evOf := func(kind invitations.EventKind, inv *invitations.Invitation) *invitations.Event {
+				return &invitations.Event{ID: uuid.Must(uuid.NewV7()), Kind: kind, At: now, Invitation: *inv.Clone()}
+			}
+			inv := newInv("ada@example.com")
+			require.NoError(t, s.Create(ctx, inv, evOf(invitations.EventInvited, inv)))
+
+			stale := inv.Clone()
+			stale.Version = 3
+			require.ErrorIs(t, s.Update(ctx, stale, 2, evOf(invitations.EventResent, stale)), invitations.ErrConflict)
+			relinked := stale.Clone()
+			relinked.Token.Hash = []byte("another-hash-of-32-bytes-padding")
+			require.ErrorIs(t, s.Update(ctx, relinked, 2, evOf(invitations.EventRegenerated, relinked)), invitations.ErrConflict)
+			gone := newInv("gone@example.com")
+			require.ErrorIs(t, s.Update(ctx, gone, 1, evOf(invitations.EventRevoked, gone)), invitations.ErrNotFound)
+			require.ErrorIs(t, s.Create(ctx, newInv("ada@example.com"), evOf(invitations.EventInvited, inv)), invitations.ErrAlreadyInvited)
+			dup, bob := newInv("ada@example.com"), newInv("bob@example.com")
+			errs, err := s.CreateMany(ctx, []*invitations.Invitation{dup, bob},
+				[]*invitations.Event{evOf(invitations.EventInvited, dup), evOf(invitations.EventInvited, bob)})
+			require.NoError(t, err)
+			require.ErrorIs(t, errs[0], invitations.ErrAlreadyInvited)
+			require.NoError(t, errs[1])
+			silent := inv.Clone()
+			silent.Version = 2
+			require.NoError(t, s.Update(ctx, silent, 1, nil), "a claim records nothing")
+
+			history, err := s.History(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, []invitations.EventKind{invitations.EventInvited}, eventKinds(history))
+			assert.Equal(t, "k1", history[0].Invitation.Token.KeyID, "the key ID is kept")
+			assert.Equal(t, 2, storedEvents(t, db), "ada's invite and bob's")
+		})
+	}
+}
+
+// TestPurgeDeletesHistory: DeleteEnded deletes the events of what it
+// deletes, across several batches, and nothing else.
+func TestPurgeDeletesHistory(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, db := b.newStore(t)
+			now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+			const ended = 2500 // more than a batch on both databases
+			var invs []*invitations.Invitation
+			var evs []*invitations.Event
+			for i := range ended + 10 {
+				id := uuid.Must(uuid.NewV7())
+				inv := &invitations.Invitation{ID: id, AccountID: "acme", Email: fmt.Sprintf("u%d@example.com", i), Roles: []string{"member"},
+					State: invitations.StatusRevoked, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(time.Hour), RevokedAt: now, Version: 1,
+					Token: invitations.TokenMaterial{KeyID: "k1", Nonce: id[:], Hash: append(id[:], id[:]...)}}
+				if i >= ended {
+					inv.State, inv.RevokedAt = invitations.StatusPending, time.Time{}
+				}
+				invs = append(invs, inv)
+				evs = append(evs, &invitations.Event{ID: uuid.Must(uuid.NewV7()), Kind: invitations.EventRevoked, At: now, Invitation: *inv.Clone()})
+			}
+			errs, err := s.CreateMany(ctx, invs, evs)
+			require.NoError(t, err)
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+			require.Equal(t, ended+10, storedEvents(t, db))
+
+			n, err := s.DeleteEnded(ctx, now.Add(time.Second), now.Add(-time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, ended, n)
+			assert.Equal(t, 10, storedEvents(t, db), "the pending invitations keep their history")
+			history, err := s.History(ctx, "acme", invs[0].ID)
+			require.NoError(t, err)
+			assert.Empty(t, history)
+			history, err = s.History(ctx, "acme", invs[ended].ID)
+			require.NoError(t, err)
+			assert.Len(t, history, 1)
+		})
+	}
+}
