@@ -67,9 +67,9 @@ func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 		// running: each of those has ended, so no event can ever be
 		// committed before the last one handed out.
 		const visible = " AND txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid, seq LIMIT "
-		e.feed = "SELECT txid::text, seq, event, key_id FROM " + events +
+		e.feed = "SELECT txid::text AS tx, seq, event, key_id FROM " + events +
 			" WHERE (txid, seq) > (" + p(1) + "::text::xid8, " + p(2) + ")" + visible + p(3)
-		e.accountFeed = "SELECT txid::text, seq, event, key_id FROM " + events + " WHERE account_id = " + p(1) +
+		e.accountFeed = "SELECT txid::text AS tx, seq, event, key_id FROM " + events + " WHERE account_id = " + p(1) +
 			" AND (txid, seq) > (" + p(2) + "::text::xid8, " + p(3) + ")" + visible + p(4)
 		e.deleteEvents = "DELETE FROM " + events + " WHERE invitation_id = ANY(" + p(1) + "::text::uuid[])"
 		const held = " AND txid >= pg_snapshot_xmin(pg_current_snapshot()))"

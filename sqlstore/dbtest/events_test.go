@@ -14,6 +14,7 @@ import (
 
 	"github.com/invitekit/invitations"
 	"github.com/invitekit/invitations/internal/servers"
+	"github.com/invitekit/invitations/internal/sqlhooks"
 	"github.com/invitekit/invitations/invitationstest"
 	"github.com/invitekit/invitations/sqlstore"
 )
@@ -359,6 +360,126 @@ func TestPurgeDeletesHistory(t *testing.T) {
 			history, err = s.History(ctx, "acme", invs[ended].ID)
 			require.NoError(t, err)
 			assert.Len(t, history, 1)
+		})
+	}
+}
+
+// TestEventsMigrationKeepsRows: migration 009 adds the events table to a
+// database that already holds invitations: they are kept as they were,
+// with no history, and their next change records one.
+func TestEventsMigrationKeepsRows(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, db := b.newStore(t)
+			svc, err := invitations.New(s, invitations.MailerFunc(func(context.Context, invitations.Message) error { return nil }),
+				invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept"})
+			require.NoError(t, err)
+			inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}})
+			require.NoError(t, err)
+			before, err := s.Get(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+
+			// Back to the schema of migration 008, the row still in it.
+			_, err = db.ExecContext(ctx, "DROP TABLE invitations_events")
+			require.NoError(t, err)
+			_, err = db.ExecContext(ctx, "DELETE FROM invitations_migrations WHERE version = 9")
+			require.NoError(t, err)
+
+			require.NoError(t, s.Migrate(ctx))
+			after, err := s.Get(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, before, after, "every column is kept")
+			history, err := svc.History(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			assert.Empty(t, history, "no history from before")
+
+			_, err = svc.Revoke(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			history, err = svc.History(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, []invitations.EventKind{invitations.EventRevoked}, eventKinds(history))
+		})
+	}
+}
+
+// seedEvents writes n events over the given number of accounts, four per
+// invitation, in one statement, and refreshes the planner's statistics.
+func seedEvents(t testing.TB, db *sql.DB, d sqlstore.Dialect, n, accounts int) {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	if d == sqlstore.Postgres {
+		_, err = db.ExecContext(ctx, `
+INSERT INTO invitations_events (id, account_id, invitation_id, kind, at, event)
+SELECT e.id, e.account_id, e.invitation_id, 'invited', '2026-11-02T09:00:00Z',
+       json_build_object('id', e.id, 'kind', 'invited', 'at', '2026-11-02T09:00:00Z', 'invitation',
+           json_build_object('id', e.invitation_id, 'account_id', e.account_id, 'email', 'user' || e.g || '@example.com',
+               'roles', json_build_array('member'), 'state', 'pending'))
+FROM (SELECT g, ('00000000-0000-7000-9000-' || lpad(to_hex(g), 12, '0'))::uuid AS id,
+             ('00000000-0000-7000-8000-' || lpad(to_hex(g / 4), 12, '0'))::uuid AS invitation_id,
+             'acct-' || (g / 4 % $2) AS account_id
+      FROM generate_series(1, $1::int) AS g) AS e`, n, accounts)
+		if err == nil {
+			_, err = db.ExecContext(ctx, "VACUUM ANALYZE invitations_events")
+		}
+	} else {
+		_, err = db.ExecContext(ctx, `
+WITH RECURSIVE c(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM c WHERE g < ?1),
+e AS (SELECT g, printf('00000000-0000-7000-9000-%012x', g) AS id, printf('00000000-0000-7000-8000-%012x', g / 4) AS invitation_id,
+             'acct-' || (g / 4 % ?2) AS account_id FROM c)
+INSERT INTO invitations_events (id, account_id, invitation_id, kind, at, event)
+SELECT id, account_id, invitation_id, 'invited', 1793610000000000,
+       json_object('id', id, 'kind', 'invited', 'at', '2026-11-02T09:00:00Z', 'invitation',
+           json_object('id', invitation_id, 'account_id', account_id, 'email', 'user' || g || '@example.com',
+               'roles', json_array('member'), 'state', 'pending'))
+FROM e`, n, accounts)
+		if err == nil {
+			_, err = db.ExecContext(ctx, "ANALYZE")
+		}
+	}
+	require.NoError(t, err)
+}
+
+// TestEventQueriesUseIndexes: a page of the feed (of every account, of
+// one) seeks its position in an index and reads in its order, with no
+// sort and no scan; so does an invitation's history.
+func TestEventQueriesUseIndexes(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s, db := b.newStore(t)
+			h := sqlhooks.Of(s)
+			seedEvents(t, db, b.dialect, 20_000, 20)
+			invitation := "00000000-0000-7000-8000-000000000100"
+			all, one := []any{int64(10_000), 100}, []any{"acct-3", int64(10_000), 100}
+			if b.dialect == sqlstore.Postgres {
+				all = []any{"1", int64(10_000), 100}
+				one = []any{"acct-3", "1", int64(10_000), 100}
+			}
+			bad := []string{"Seq Scan", "SCAN invitations_events", "Sort", "TEMP B-TREE"}
+			check := func(name, plan, wantIndex, wantSeek string) {
+				t.Helper()
+				for _, b := range bad {
+					assert.NotContains(t, plan, b, "%s:\n%s", name, plan)
+				}
+				assert.Contains(t, plan, wantIndex, "%s:\n%s", name, plan)
+				assert.Regexp(t, wantSeek, plan, "%s: the position must seek in the index, not filter rows:\n%s", name, plan)
+			}
+			if b.dialect == sqlstore.Postgres {
+				check("feed", explain(t, db, b.dialect, h.FeedQuery(false), all...), "invitations_events_pkey", `Index Cond: .*ROW\(txid, seq\) >`)
+				check("account feed", explain(t, db, b.dialect, h.FeedQuery(true), one...), "invitations_events_account_idx",
+					`Index Cond: .*account_id = .*ROW\(txid, seq\) >`)
+				check("history", explain(t, db, b.dialect, h.HistoryQuery(), invitation, "acct-0"), "invitations_events_invitation_idx",
+					`Index Cond: \(invitation_id = `)
+			} else {
+				check("feed", explain(t, db, b.dialect, h.FeedQuery(false), all...), "INTEGER PRIMARY KEY", `(rowid|seq)>\?`)
+				check("account feed", explain(t, db, b.dialect, h.FeedQuery(true), one...), "invitations_events_account_idx",
+					`account_id=\? AND (rowid|seq)>\?`)
+				check("history", explain(t, db, b.dialect, h.HistoryQuery(), invitation, "acct-0"), "invitations_events_invitation_idx",
+					`invitation_id=\?`)
+			}
 		})
 	}
 }
