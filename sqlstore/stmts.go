@@ -86,6 +86,20 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s.tx.PrepareContext(ctx, query)
 }
 
+// warm prepares the queries on the pool, before a transaction of the
+// Store's own begins: a statement the cache lacks would otherwise be
+// prepared anew on the transaction at every call, while preparing it on
+// the pool from inside the transaction could wait for a connection the
+// transaction holds. A failure is left for the call to meet.
+func (s *Store) warm(ctx context.Context, queries ...string) {
+	if s.tx != nil {
+		return
+	}
+	for _, q := range queries {
+		_, _ = s.stmts.get(ctx, s.db, q)
+	}
+}
+
 // exec runs a statement through stmt.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	stmt, err := s.stmt(ctx, query)

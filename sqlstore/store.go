@@ -128,6 +128,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation, ev *inv
 	if ev == nil || s.dialect == Postgres {
 		return s.create(ctx, inv, ev)
 	}
+	s.warm(ctx, s.q.insert, s.q.events.insertEvent)
 	return s.atomically(ctx, "create", nil, func(st *Store) error { return st.create(ctx, inv, ev) })
 }
 
@@ -455,6 +456,7 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 	if ev == nil || s.dialect == Postgres {
 		return s.update(ctx, inv, expectedVersion, ev)
 	}
+	s.warm(ctx, s.q.updateKeepToken, s.q.update, s.q.events.insertEvent)
 	return s.atomically(ctx, "update", nil, func(st *Store) error { return st.update(ctx, inv, expectedVersion, ev) })
 }
 
@@ -613,6 +615,7 @@ func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time
 		for {
 			began := time.Now()
 			var n int
+			s.warm(ctx, step.query, s.q.events.deleteEvents)
 			err := s.atomically(ctx, "delete ended", nil, func(st *Store) error {
 				rows, err := st.query(ctx, step.query, s.dialect.timeValue(step.cutoff), s.purgeBatch())
 				if err != nil {
