@@ -229,6 +229,15 @@ func TestBrowserStory(t *testing.T) {
 	newLink := s.eval(`document.querySelector('#mails a.mail-link').href`)
 	assert.NotEqual(t, firstLink, newLink)
 
+	// The History in the menu: who did what, and what became of the mail.
+	s.choose(ada, "history")
+	s.waitFor("the history", `document.querySelector('#history').open && document.querySelectorAll('#history-list li').length >= 6`)
+	history := s.eval(`[...document.querySelectorAll('#history-list li')].map(li => li.textContent.split(',')[0]).join('|')`)
+	assert.Equal(t, "Invited by grace@acme.test|Delivered by grace@acme.test|Link copied by grace@acme.test|"+
+		"Resent by grace@acme.test|Delivered by grace@acme.test|New invitation sent by grace@acme.test|Delivered by grace@acme.test", history)
+	s.screenshot("history")
+	s.do(chromedp.Click(chromedp.CSS(`#history [data-close]`)))
+
 	// The old link is dead.
 	s.do(chromedp.Navigate(firstLink))
 	s.waitFor("the invalid page", `document.body.innerText.includes('This invitation link is not valid')`)
