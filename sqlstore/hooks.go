@@ -27,6 +27,13 @@ func (h hooks) CountQuery() string        { return h.s.q.count }
 func (h hooks) CountWorkingQuery() string { return h.s.q.limits.countWorking }
 func (h hooks) RecentMailsQuery() string  { return h.s.q.limits.recentMails }
 func (h hooks) CountMailsQuery() string   { return h.s.q.limits.countMails }
+func (h hooks) HistoryQuery() string      { return h.s.q.events.history }
+func (h hooks) FeedQuery(oneAccount bool) string {
+	if oneAccount {
+		return h.s.q.events.accountFeed
+	}
+	return h.s.q.events.feed
+}
 func (h hooks) PurgeQueries() (ended, expired string) {
 	return h.s.q.deleteEnded, h.s.q.deleteExpired
 }

@@ -15,6 +15,7 @@ type queries struct {
 	listHead                                                                            string // SELECT columns FROM table
 	table                                                                               string
 	limits                                                                              limitQueries
+	events                                                                              eventQueries
 }
 
 func buildQueries(d Dialect, table string) queries {
@@ -32,7 +33,7 @@ func buildQueries(d Dialect, table string) queries {
 	}
 	n := len(setAll)
 	kept := len(setKeep)
-	return queries{
+	q := queries{
 		// The conflict target names the partial unique index, so only a
 		// duplicate pending invitation is absorbed; any other violation
 		// (id, token hash) still fails loudly.
@@ -52,11 +53,11 @@ func buildQueries(d Dialect, table string) queries {
 		// outer WHERE repeats the condition: on PostgreSQL a row changed
 		// by a concurrent transaction (an expired link regenerated) is
 		// checked again in its new version, and kept if it no longer
-		// qualifies.
+		// qualifies. The IDs it returns name the history to delete.
 		deleteEnded: "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table + " WHERE " + endedBefore(p(1)) +
-			" LIMIT " + p(2) + ") AND " + endedBefore(p(1)),
+			" LIMIT " + p(2) + ") AND " + endedBefore(p(1)) + " RETURNING id",
 		deleteExpired: "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table + " WHERE " + expiredBefore(p(1)) +
-			" LIMIT " + p(2) + ") AND " + expiredBefore(p(1)),
+			" LIMIT " + p(2) + ") AND " + expiredBefore(p(1)) + " RETURNING id",
 		listDue: "SELECT " + columns + " FROM " + table + " WHERE delivery_due <> '' AND delivery_next_at <= " + p(1) +
 			" ORDER BY delivery_next_at, id LIMIT " + p(2),
 		listHead: "SELECT " + columns + " FROM " + table,
@@ -77,6 +78,8 @@ func buildQueries(d Dialect, table string) queries {
 			" UNION ALL SELECT 'expired', count(*) FROM " + table + " WHERE account_id = " + p(1) +
 			" AND state = 'pending' AND expires_at <= " + p(2),
 	}
+	q.events = buildEventQueries(d, table, &q)
+	return q
 }
 
 // endedAt and expiredAt are the expressions of the indexes of migration

@@ -119,6 +119,7 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScan
 // Store from WithTx, else on the pool.
 func (s *Store) runner() interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 } {
 	if s.tx != nil {
 		return s.tx

@@ -8,8 +8,10 @@
 // It imports no driver: open the *sql.DB with the driver of your choice and
 // pass its Dialect. Create the schema with Store.Migrate, or apply the files
 // of Migrations with your own migration tool. Every call is one statement
-// but CreateMany (one per 400 rows), DeleteEnded (one per batch),
-// RecordMails (two) and LockAccount (a transaction around its function);
+// but CreateMany (two per 400 rows), DeleteEnded (a transaction of two
+// per batch), RecordMails (two), LockAccount (a transaction around its
+// function) and, on SQLite, a Create or Update with an event (a
+// transaction of two: SQLite cannot insert from an UPDATE's RETURNING);
 // a lost compare-and-set or a duplicate pending invitation costs one more
 // read to tell which error to return.
 package sqlstore
@@ -118,20 +120,38 @@ func (s *Store) WithTx(tx *sql.Tx) *Store {
 	return &c
 }
 
-// Create implements invitations.Store.
-func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
+// Create implements invitations.Store. On PostgreSQL the row and its
+// event are one statement (the event is inserted from the INSERT's
+// RETURNING, so a refused row has none); on SQLite they share a
+// transaction.
+func (s *Store) Create(ctx context.Context, inv *invitations.Invitation, ev *invitations.Event) error {
+	if ev == nil || s.dialect == Postgres {
+		return s.create(ctx, inv, ev)
+	}
+	return s.atomically(ctx, "create", nil, func(st *Store) error { return st.create(ctx, inv, ev) })
+}
+
+func (s *Store) create(ctx context.Context, inv *invitations.Invitation, ev *invitations.Event) error {
 	args := s.rowValues(inv)
+	query := s.q.insert
+	if ev != nil && s.dialect == Postgres {
+		var err error
+		if args, err = s.eventArgs(args, inv, ev); err != nil {
+			return fmt.Errorf("sqlstore: create: %w", err)
+		}
+		query = s.q.events.insertWithEvent
+	}
 	// A pending invitation of the same email can end between the insert
 	// and the read that names it; then the insert is simply tried again.
 	for range 3 {
-		res, err := s.exec(ctx, s.q.insert, args...)
+		res, err := s.exec(ctx, query, args...)
 		if err != nil {
 			return fail(ctx, "create", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fail(ctx, "create", err)
 		} else if n == 1 {
-			return nil
+			return s.eventAfter(ctx, "create", inv, ev)
 		}
 		var existing uuid.UUID
 		err = s.queryRow(ctx, s.q.pendingID, inv.AccountID, inv.Email).Scan(&existing)
@@ -145,6 +165,23 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation) error {
 	return fmt.Errorf("sqlstore: create: %w", invitations.ErrConflict)
 }
 
+// eventAfter writes ev, the event of a change just made, on SQLite, where
+// it is a statement of its own in the change's transaction; on
+// PostgreSQL the change's statement wrote it.
+func (s *Store) eventAfter(ctx context.Context, op string, inv *invitations.Invitation, ev *invitations.Event) error {
+	if ev == nil || s.dialect == Postgres {
+		return nil
+	}
+	args, err := s.eventValues(inv, ev)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if _, err := s.exec(ctx, s.q.events.insertEvent, args...); err != nil {
+		return fail(ctx, op, err)
+	}
+	return nil
+}
+
 // createChunk is how many rows one INSERT of CreateMany carries: on
 // SQLite, 27 parameters a row stay within its limit of 32,766; on
 // PostgreSQL, one JSON parameter of 400 rows was as fast as 1,000.
@@ -156,12 +193,15 @@ const createChunk = 400
 // inserted: a few statements, whatever the number of rows, and none that
 // fails on a duplicate (a caller's transaction stays usable).
 //
+// The events of the rows inserted follow each chunk in one more
+// statement.
+//
 // The chunks share one transaction (the caller's, on a Store from WithTx):
 // a call error, such as a context that ends between two chunks, leaves
 // none of the rows stored. Rows go in (account, email) order, so that two
 // calls racing over the same emails take their index entries in the same
 // order and cannot deadlock.
-func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) ([]error, error) {
+func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation, evs []*invitations.Event) ([]error, error) {
 	if len(invs) == 0 {
 		return []error{}, nil
 	}
@@ -176,8 +216,12 @@ func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) 
 			strings.Compare(strings.ToLower(invs[a].Email), strings.ToLower(invs[b].Email)))
 	})
 	sorted := make([]*invitations.Invitation, len(invs))
+	sortedEvs := make([]*invitations.Event, len(invs))
 	for j, i := range order {
 		sorted[j] = invs[i]
+		if i < len(evs) {
+			sortedEvs[j] = evs[i]
+		}
 	}
 	sortedErrs := make([]error, len(invs))
 	// A commit can fail while the database commits all the same (the
@@ -198,7 +242,8 @@ func (s *Store) CreateMany(ctx context.Context, invs []*invitations.Invitation) 
 	err := s.atomically(ctx, "create many", landed, func(st *Store) error {
 		for start := 0; start < len(sorted); start += createChunk {
 			chunk := sorted[start:min(start+createChunk, len(sorted))]
-			if err := st.createChunk(ctx, chunk, sortedErrs[start:]); err != nil {
+			end := start + len(chunk)
+			if err := st.createChunk(ctx, chunk, sortedEvs[start:end], sortedErrs[start:end]); err != nil {
 				return err
 			}
 		}
@@ -252,7 +297,7 @@ func (s *Store) atomically(ctx context.Context, op string, landed func(context.C
 // committed after all.
 const landedCheckTimeout = 5 * time.Second
 
-func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation, errs []error) error {
+func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation, evs []*invitations.Event, errs []error) error {
 	rows, err := s.insertBatch(ctx, chunk)
 	if err != nil {
 		return fail(ctx, "create many", err)
@@ -270,9 +315,20 @@ func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation
 		return fail(ctx, "create many", err)
 	}
 	var missing []int
+	var withEvent []*invitations.Invitation
+	var events []*invitations.Event
 	for i, inv := range chunk {
-		if !inserted[inv.ID] {
+		switch {
+		case !inserted[inv.ID]:
 			missing = append(missing, i)
+		case evs[i] != nil:
+			withEvent = append(withEvent, inv)
+			events = append(events, evs[i])
+		}
+	}
+	if len(events) > 0 {
+		if err := s.insertEvents(ctx, withEvent, events); err != nil {
+			return fail(ctx, "create many", err)
 		}
 	}
 	if len(missing) == 0 {
@@ -290,7 +346,7 @@ func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation
 		}
 		// The holder ended between the INSERT and the SELECT: try the row
 		// again on its own.
-		errs[i] = s.Create(ctx, inv)
+		errs[i] = s.create(ctx, inv, evs[i])
 	}
 	return nil
 }
@@ -391,16 +447,41 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 // changes keep the link, so the first UPDATE leaves the token columns, and
 // their unique index, alone and also requires the stored token hash to be
 // the given one; a new link (Regenerate) falls through to the UPDATE of all
-// columns. Each statement is atomic on its own.
-func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64) error {
+// columns. Each statement is atomic on its own. On PostgreSQL an event
+// rides in the same statement, inserted from the UPDATE's RETURNING, so
+// that a lost compare-and-set inserts none; on SQLite it is one more
+// statement in a transaction with the UPDATE.
+func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64, ev *invitations.Event) error {
+	if ev == nil || s.dialect == Postgres {
+		return s.update(ctx, inv, expectedVersion, ev)
+	}
+	return s.atomically(ctx, "update", nil, func(st *Store) error { return st.update(ctx, inv, expectedVersion, ev) })
+}
+
+func (s *Store) update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64, ev *invitations.Event) error {
 	row := s.rowValues(inv)
 	keep := pick(row, setKeep, row[idAt], row[accountAt], expectedVersion, row[tokenHashAt])
-	if n, err := s.updateRows(ctx, s.q.updateKeepToken, keep); err != nil || n == 1 {
-		return err
-	}
 	all := pick(row, setAll, row[idAt], row[accountAt], expectedVersion)
-	if n, err := s.updateRows(ctx, s.q.update, all); err != nil || n == 1 {
+	keepQuery, allQuery := s.q.updateKeepToken, s.q.update
+	if ev != nil && s.dialect == Postgres {
+		var err error
+		if keep, err = s.eventArgs(keep, inv, ev); err != nil {
+			return fmt.Errorf("sqlstore: update: %w", err)
+		}
+		if all, err = s.eventArgs(all, inv, ev); err != nil {
+			return fmt.Errorf("sqlstore: update: %w", err)
+		}
+		keepQuery, allQuery = s.q.events.updateKeepTokenWithEvent, s.q.events.updateWithEvent
+	}
+	if n, err := s.updateRows(ctx, keepQuery, keep); err != nil {
 		return err
+	} else if n == 1 {
+		return s.eventAfter(ctx, "update", inv, ev)
+	}
+	if n, err := s.updateRows(ctx, allQuery, all); err != nil {
+		return err
+	} else if n == 1 {
+		return s.eventAfter(ctx, "update", inv, ev)
 	}
 	var version int64
 	err := s.queryRow(ctx, s.q.version, inv.ID.String(), inv.AccountID).Scan(&version)
@@ -516,9 +597,12 @@ func (s *Store) purgeBatch() int {
 }
 
 // DeleteEnded implements invitations.Store in batches (500 rows on SQLite,
-// 2,000 on PostgreSQL), each one statement found by an index (migration
-// 006), so that other writers wait for one batch at most, never for the
-// whole purge. On a Store from WithTx every batch runs in the caller's
+// 2,000 on PostgreSQL), each a transaction of two statements: one found
+// by an index (migration 006) that deletes the rows and returns their
+// IDs, one that deletes their history off its (invitation_id, seq)
+// index. The second statement reads anew (READ COMMITTED), so that an
+// event committed for a row while the first waited for its lock goes too.
+// Other writers wait for one batch at most, never for the whole purge. On a Store from WithTx every batch runs in the caller's
 // transaction, and its locks are held until that ends.
 func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error) {
 	total := 0
@@ -528,19 +612,30 @@ func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time
 	}{{s.q.deleteEnded, endedBefore}, {s.q.deleteExpired, expiredBefore}} {
 		for {
 			began := time.Now()
-			res, err := s.exec(ctx, step.query, s.dialect.timeValue(step.cutoff), s.purgeBatch())
+			var n int
+			err := s.atomically(ctx, "delete ended", nil, func(st *Store) error {
+				rows, err := st.query(ctx, step.query, s.dialect.timeValue(step.cutoff), s.purgeBatch())
+				if err != nil {
+					return fail(ctx, "delete ended", err)
+				}
+				ids, err := scanIDs(rows)
+				if err != nil {
+					return fail(ctx, "delete ended", err)
+				}
+				n = len(ids)
+				if err := st.deleteHistory(ctx, ids); err != nil {
+					return fail(ctx, "delete ended", err)
+				}
+				return nil
+			})
 			if err != nil {
-				return total, fail(ctx, "delete ended", err)
+				return total, err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return total, fail(ctx, "delete ended", err)
-			}
-			total += int(n)
+			total += n
 			if s.onPurgeBatch != nil {
-				s.onPurgeBatch(int(n), time.Since(began))
+				s.onPurgeBatch(n, time.Since(began))
 			}
-			if int(n) < s.purgeBatch() {
+			if n < s.purgeBatch() {
 				break
 			}
 		}

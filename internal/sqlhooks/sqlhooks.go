@@ -32,6 +32,10 @@ type Store interface {
 	CountWorkingQuery() string
 	RecentMailsQuery() string
 	CountMailsQuery() string
+	// HistoryQuery is the statement of History; FeedQuery that of a page
+	// of ListEvents, of one account or of all.
+	HistoryQuery() string
+	FeedQuery(oneAccount bool) string
 	// PurgeQueries are the two batch statements of DeleteEnded.
 	PurgeQueries() (ended, expired string)
 	// PurgeBatch is how many rows one statement of DeleteEnded deletes.

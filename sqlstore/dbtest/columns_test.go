@@ -98,18 +98,18 @@ func TestEveryFieldPersists(t *testing.T) {
 				require.Equal(t, []*invitations.Invitation{want}, page, "List")
 			}
 
-			require.NoError(t, s.Create(ctx, created))
+			require.NoError(t, s.Create(ctx, created, nil))
 			requireStored(created)
 
 			batched := full("batched@example.com", time.Minute)
-			errs, err := s.CreateMany(ctx, []*invitations.Invitation{batched})
+			errs, err := s.CreateMany(ctx, []*invitations.Invitation{batched}, nil)
 			require.NoError(t, err)
 			require.NoError(t, errs[0])
 			requireStored(batched)
 
-			require.NoError(t, s.Update(ctx, kept, created.Version), "the Update that keeps the link")
+			require.NoError(t, s.Update(ctx, kept, created.Version, nil), "the Update that keeps the link")
 			requireStored(kept)
-			require.NoError(t, s.Update(ctx, replaced, kept.Version), "the Update that replaces the link")
+			require.NoError(t, s.Update(ctx, replaced, kept.Version, nil), "the Update that replaces the link")
 			requireStored(replaced)
 		})
 	}

@@ -64,6 +64,8 @@ func TestMigrateFailedCommit(t *testing.T) {
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(7, "007_link_copied.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	mock.ExpectExec(q("-- Claimed attempts")).WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(8, "008_claimed.sql").WillReturnResult(sqlmock.NewResult(1, 1))
+	mock.ExpectExec(q("-- History")).WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(9, "009_events.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	commitErr := errors.New("could not serialize access")
 	mock.ExpectExec(q("COMMIT")).WillReturnError(commitErr)
 
@@ -101,7 +103,7 @@ func TestConnectionDroppedMidUpdate(t *testing.T) {
 	mock.ExpectPrepare(q("UPDATE invitations SET")).ExpectExec().WillReturnError(io.ErrUnexpectedEOF)
 
 	inv := &invitations.Invitation{ID: uuid.New(), AccountID: "acme", Roles: []string{"admin"}, Version: 2, Token: invitations.TokenMaterial{Hash: make([]byte, 32)}}
-	err := s.Update(context.Background(), inv, 1)
+	err := s.Update(context.Background(), inv, 1, nil)
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.NotErrorIs(t, err, invitations.ErrConflict, "a broken connection is not a lost race: the Service must not retry it as one")
 	assert.NotErrorIs(t, err, invitations.ErrNotFound)
@@ -114,7 +116,7 @@ func TestCreateWithBrokenResult(t *testing.T) {
 	mock.ExpectPrepare(q("INSERT INTO invitations")).ExpectExec().WillReturnResult(sqlmock.NewErrorResult(resultErr))
 
 	inv := &invitations.Invitation{ID: uuid.New(), AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}, State: invitations.StatusPending}
-	err := s.Create(context.Background(), inv)
+	err := s.Create(context.Background(), inv, nil)
 	require.ErrorIs(t, err, resultErr)
 	assert.NotErrorIs(t, err, invitations.ErrAlreadyInvited)
 }

@@ -367,13 +367,13 @@ func TestTxConflictsDoNotAbortTheTransaction(t *testing.T) {
 		stale, err := st.Get(ctx, "acme", inv.ID)
 		require.NoError(t, err)
 		stale.Version += 5
-		require.ErrorIs(t, st.Update(ctx, stale, stale.Version-1), invitations.ErrConflict)
+		require.ErrorIs(t, st.Update(ctx, stale, stale.Version-1, nil), invitations.ErrConflict)
 
 		dup := stale.Clone()
 		dup.ID[0] ^= 0xff
 		dup.Token.Hash = append([]byte(nil), dup.Token.Hash...)
 		dup.Token.Hash[0] ^= 0xff
-		require.ErrorIs(t, st.Create(ctx, dup), invitations.ErrAlreadyInvited)
+		require.ErrorIs(t, st.Create(ctx, dup, nil), invitations.ErrAlreadyInvited)
 
 		_, err = tx.ExecContext(ctx, insertMember, "acme", "grace@example.com")
 		require.NoError(t, err, "the transaction is still usable")

@@ -1,0 +1,364 @@
+package dbtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/internal/servers"
+	"github.com/invitekit/invitations/invitationstest"
+	"github.com/invitekit/invitations/sqlstore"
+)
+
+// eventRecorder collects the IDs of the events a Service reports.
+type eventRecorder struct {
+	mu  sync.Mutex
+	ids map[uuid.UUID]bool
+}
+
+func (r *eventRecorder) onEvent(_ context.Context, ev invitations.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids = map[uuid.UUID]bool{}
+	}
+	r.ids[ev.ID] = true
+}
+
+func (r *eventRecorder) all() map[uuid.UUID]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[uuid.UUID]bool, len(r.ids))
+	for id := range r.ids {
+		out[id] = true
+	}
+	return out
+}
+
+// linkBox keeps the last link mailed to each address.
+type linkBox struct{ links sync.Map }
+
+func (b *linkBox) mailer() invitations.Mailer {
+	return invitations.MailerFunc(func(_ context.Context, m invitations.Message) error {
+		b.links.Store(m.To, m.Link)
+		return nil
+	})
+}
+
+func (b *linkBox) token(t *testing.T, email string) string {
+	t.Helper()
+	link, ok := b.links.Load(email)
+	require.True(t, ok, "a link was mailed to %s", email)
+	token, err := invitationstest.TokenFromLink(link.(string))
+	require.NoError(t, err)
+	return token
+}
+
+// TestEventFeedTailUnderConcurrentWriters: two "processes" (two pools, two
+// Stores, two Services) commit invites, resends and accepts, some of them
+// inside host transactions that take a few milliseconds to commit after
+// their write, so that transactions commit in another order than the one
+// they began writing in; a reader tails the feed from its saved position
+// all along. At the end it has seen every stored event exactly once. A
+// PostgreSQL feed ordered by a sequence alone (seq > after) fails it: it
+// misses the events of transactions that commit after a higher number
+// was read.
+func TestEventFeedTailUnderConcurrentWriters(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			_, db := b.newStore(t)
+			dbs := []*sql.DB{db, db}
+			if b.dialect == sqlstore.Postgres {
+				// A second pool on the same schema: another process.
+				second, err := sql.Open("pgx", connString(t, db))
+				require.NoError(t, err)
+				t.Cleanup(func() { second.Close() })
+				dbs[1] = second
+			}
+			var rec eventRecorder
+			var box linkBox
+			stores := make([]*sqlstore.Store, 2)
+			svcs := make([]*invitations.Service, 2)
+			for i := range stores {
+				s, err := sqlstore.New(dbs[i], b.dialect)
+				require.NoError(t, err)
+				stores[i] = s
+				svcs[i], err = invitations.New(s, box.mailer(), invitations.Config{
+					Secret: secret, AcceptURL: "https://app.example.com/accept", OnEvent: rec.onEvent,
+				})
+				require.NoError(t, err)
+			}
+
+			done := make(chan struct{})
+			seen := map[uuid.UUID]int{}
+			var tail sync.WaitGroup
+			tail.Go(func() {
+				after := ""
+				read := func() int {
+					page, next, err := stores[0].ListEvents(ctx, invitations.EventFilter{After: after, Limit: 13})
+					if !assert.NoError(t, err) {
+						return -1
+					}
+					for _, e := range page {
+						seen[e.ID]++
+					}
+					after = next
+					return len(page)
+				}
+				for {
+					select {
+					case <-done:
+						// Drain: read until every reported event is in or
+						// the feed has stayed empty for a while (a long
+						// transaction of another test may hold it back).
+						want := rec.all()
+						deadline := time.Now().Add(15 * time.Second)
+						for time.Now().Before(deadline) {
+							if n := read(); n < 0 || (n == 0 && containsAll(seen, want)) {
+								return
+							}
+						}
+						return
+					default:
+						if read() < 0 {
+							return
+						}
+					}
+				}
+			})
+
+			const writers, rounds = 12, 6
+			errs := together(writers, func(w int) error {
+				for j := range rounds {
+					svc, other := svcs[w%2], svcs[(w+1)%2]
+					email := fmt.Sprintf("w%d-%d@example.com", w, j)
+					if (w+j)%3 == 0 {
+						// A host transaction that commits a while after
+						// its write.
+						tx, err := dbs[w%2].BeginTx(ctx, nil)
+						if err != nil {
+							return err
+						}
+						if _, err := svc.InTx(stores[w%2].WithTx(tx)).Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: email, Roles: []string{"member"}}); err != nil {
+							_ = tx.Rollback()
+							return err
+						}
+						time.Sleep(time.Duration(2+w%5) * time.Millisecond)
+						if err := tx.Commit(); err != nil {
+							return err
+						}
+						continue
+					}
+					inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: fmt.Sprintf("acct-%d", w%3), Email: email, Roles: []string{"member"}})
+					if err != nil {
+						return err
+					}
+					if j%2 == 0 {
+						// Resend may be refused by its cooldown: only the
+						// events the Services report count.
+						_, _ = other.Resend(ctx, inv.AccountID, inv.ID)
+					}
+					link, _ := box.links.Load(email)
+					token, err := invitationstest.TokenFromLink(link.(string))
+					if err != nil {
+						return err
+					}
+					if _, err := other.Accept(ctx, token); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+			close(done)
+			tail.Wait()
+
+			stored := rec.all()
+			require.NotEmpty(t, stored)
+			missing, twice := 0, 0
+			for id := range stored {
+				switch seen[id] {
+				case 0:
+					missing++
+				case 1:
+				default:
+					twice++
+				}
+			}
+			t.Logf("%d events stored, %d missing, %d seen twice", len(stored), missing, twice)
+			assert.Zero(t, missing, "events never seen, of %d", len(stored))
+			assert.Zero(t, twice, "events seen more than once")
+			assert.Len(t, seen, len(stored), "no event the Services did not report")
+		})
+	}
+}
+
+func containsAll(seen map[uuid.UUID]int, want map[uuid.UUID]bool) bool {
+	for id := range want {
+		if seen[id] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// connString is a DSN for another pool on db's PostgreSQL schema.
+func connString(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var schema string
+	require.NoError(t, db.QueryRow("SELECT current_schema()").Scan(&schema))
+	return withSearchPath(servers.PostgresDSN(t), schema)
+}
+
+// storedEvents counts the rows of the events table.
+func storedEvents(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_events").Scan(&n))
+	return n
+}
+
+func eventKinds(events []invitations.Event) []invitations.EventKind {
+	var kinds []invitations.EventKind
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	return kinds
+}
+
+// TestEventsRollBackWithTheHostTransaction: a change made in a host
+// transaction that rolls back leaves no event, though OnEvent saw it.
+func TestEventsRollBackWithTheHostTransaction(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, ctx context.Context, r *txRig) {
+		inv, _ := r.invite(t, "ada@example.com")
+		before, err := r.store.History(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		require.NotEmpty(t, before)
+		fresh, _ := r.invite(t, "bob@example.com")
+		n := storedEvents(t, r.db)
+
+		tx, svc := r.begin(t)
+		_, err = svc.Revoke(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		_, err = svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "cy@example.com", Roles: []string{"member"}})
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+
+		after, err := r.store.History(ctx, "acme", inv.ID)
+		require.NoError(t, err)
+		assert.Equal(t, eventKinds(before), eventKinds(after), "the rolled-back revoke left no event")
+		bob, err := r.store.History(ctx, "acme", fresh.ID)
+		require.NoError(t, err)
+		assert.NotEmpty(t, bob)
+		assert.Equal(t, n, storedEvents(t, r.db), "no event of the rolled-back transaction")
+		feed, _, err := r.store.ListEvents(ctx, invitations.EventFilter{Limit: 100})
+		require.NoError(t, err)
+		assert.Len(t, feed, n)
+	})
+}
+
+// TestEventsNotStoredWithoutTheirChange: a lost compare-and-set, on
+// either UPDATE (the one that keeps the link and the one that replaces
+// it), a refused Create and a refused CreateMany row store no event; a
+// nil event stores none.
+func TestEventsNotStoredWithoutTheirChange(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, db := b.newStore(t)
+			now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+			newInv := func(email string) *invitations.Invitation {
+				return &invitations.Invitation{ID: uuid.Must(uuid.NewV7()), AccountID: "acme", Email: email, Roles: []string{"member"},
+					State: invitations.StatusPending, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(time.Hour), Version: 1,
+					Token: invitations.TokenMaterial{KeyID: "k1", Nonce: []byte(email + "n"), Hash: []byte(email + "-hash-of-32-bytes-padding")[:32]}}
+			}
+			evOf := func(kind invitations.EventKind, inv *invitations.Invitation) *invitations.Event {
+				return &invitations.Event{ID: uuid.Must(uuid.NewV7()), Kind: kind, At: now, Invitation: *inv.Clone()}
+			}
+			inv := newInv("ada@example.com")
+			require.NoError(t, s.Create(ctx, inv, evOf(invitations.EventInvited, inv)))
+
+			stale := inv.Clone()
+			stale.Version = 3
+			require.ErrorIs(t, s.Update(ctx, stale, 2, evOf(invitations.EventResent, stale)), invitations.ErrConflict)
+			relinked := stale.Clone()
+			relinked.Token.Hash = []byte("another-hash-of-32-bytes-padding")
+			require.ErrorIs(t, s.Update(ctx, relinked, 2, evOf(invitations.EventRegenerated, relinked)), invitations.ErrConflict)
+			gone := newInv("gone@example.com")
+			require.ErrorIs(t, s.Update(ctx, gone, 1, evOf(invitations.EventRevoked, gone)), invitations.ErrNotFound)
+			require.ErrorIs(t, s.Create(ctx, newInv("ada@example.com"), evOf(invitations.EventInvited, inv)), invitations.ErrAlreadyInvited)
+			dup, bob := newInv("ada@example.com"), newInv("bob@example.com")
+			errs, err := s.CreateMany(ctx, []*invitations.Invitation{dup, bob},
+				[]*invitations.Event{evOf(invitations.EventInvited, dup), evOf(invitations.EventInvited, bob)})
+			require.NoError(t, err)
+			require.ErrorIs(t, errs[0], invitations.ErrAlreadyInvited)
+			require.NoError(t, errs[1])
+			silent := inv.Clone()
+			silent.Version = 2
+			require.NoError(t, s.Update(ctx, silent, 1, nil), "a claim records nothing")
+
+			history, err := s.History(ctx, "acme", inv.ID)
+			require.NoError(t, err)
+			assert.Equal(t, []invitations.EventKind{invitations.EventInvited}, eventKinds(history))
+			assert.Equal(t, "k1", history[0].Invitation.Token.KeyID, "the key ID is kept")
+			assert.Equal(t, 2, storedEvents(t, db), "ada's invite and bob's")
+		})
+	}
+}
+
+// TestPurgeDeletesHistory: DeleteEnded deletes the events of what it
+// deletes, across several batches, and nothing else.
+func TestPurgeDeletesHistory(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, db := b.newStore(t)
+			now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+			const ended = 2500 // more than a batch on both databases
+			var invs []*invitations.Invitation
+			var evs []*invitations.Event
+			for i := range ended + 10 {
+				id := uuid.Must(uuid.NewV7())
+				inv := &invitations.Invitation{ID: id, AccountID: "acme", Email: fmt.Sprintf("u%d@example.com", i), Roles: []string{"member"},
+					State: invitations.StatusRevoked, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(time.Hour), RevokedAt: now, Version: 1,
+					Token: invitations.TokenMaterial{KeyID: "k1", Nonce: id[:], Hash: append(id[:], id[:]...)}}
+				if i >= ended {
+					inv.State, inv.RevokedAt = invitations.StatusPending, time.Time{}
+				}
+				invs = append(invs, inv)
+				evs = append(evs, &invitations.Event{ID: uuid.Must(uuid.NewV7()), Kind: invitations.EventRevoked, At: now, Invitation: *inv.Clone()})
+			}
+			errs, err := s.CreateMany(ctx, invs, evs)
+			require.NoError(t, err)
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+			require.Equal(t, ended+10, storedEvents(t, db))
+
+			n, err := s.DeleteEnded(ctx, now.Add(time.Second), now.Add(-time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, ended, n)
+			assert.Equal(t, 10, storedEvents(t, db), "the pending invitations keep their history")
+			history, err := s.History(ctx, "acme", invs[0].ID)
+			require.NoError(t, err)
+			assert.Empty(t, history)
+			history, err = s.History(ctx, "acme", invs[ended].ID)
+			require.NoError(t, err)
+			assert.Len(t, history, 1)
+		})
+	}
+}

@@ -1,0 +1,344 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/invitekit/invitations"
+)
+
+// eventQueries are the statements of the history (migration 009).
+type eventQueries struct {
+	// insertEvent, insertWithEvent, updateWithEvent and
+	// updateKeepTokenWithEvent: on PostgreSQL the event rides in the
+	// statement that makes the change (a data-modifying CTE), so that a
+	// change that stores nothing stores no event either; on SQLite, whose
+	// UPDATE cannot feed an INSERT, insertEvent follows the change in the
+	// same transaction.
+	insertEvent                                                string
+	insertWithEvent, updateWithEvent, updateKeepTokenWithEvent string
+	history, feed, accountFeed, deleteEvents                   string
+	// heldBack and accountHeldBack (PostgreSQL) tell whether committed
+	// events wait after a position behind a transaction still running.
+	heldBack, accountHeldBack string
+}
+
+// eventColumns are the columns a write of an event gives, in the order of
+// eventValues.
+const eventColumns = "id, account_id, invitation_id, kind, at, key_id, event"
+
+func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
+	p := d.param
+	events := table + "_events"
+	// cast types a parameter on PostgreSQL, which cannot infer the type of
+	// one in a SELECT list.
+	cast := func(param, typ string) string {
+		if d == Postgres {
+			return param + "::" + typ
+		}
+		return param
+	}
+	// from selects the event's values (parameters from n on) for the rows
+	// of a CTE that made the change.
+	from := func(cte string, n int) string {
+		return "INSERT INTO " + events + " (" + eventColumns + ") SELECT " + cast(p(n), "uuid") + ", " + cte + ".account_id, " +
+			cte + ".id, " + p(n+1) + ", " + cast(p(n+2), "timestamptz") + ", " + p(n+3) + ", " + cast(p(n+4), "json") + " FROM " + cte
+	}
+	e := eventQueries{
+		insertEvent: "INSERT INTO " + events + " (" + eventColumns + ") VALUES (" + p(1) + ", " + p(2) + ", " + p(3) + ", " +
+			p(4) + ", " + p(5) + ", " + p(6) + ", " + p(7) + ")",
+		history: "SELECT event, key_id FROM " + events + " WHERE invitation_id = " + p(1) + " AND account_id = " + p(2) +
+			" ORDER BY seq",
+	}
+	if d == Postgres {
+		e.insertWithEvent = "WITH ins AS (" + q.insert + " RETURNING id, account_id) " + from("ins", len(columnTable)+1)
+		e.updateWithEvent = "WITH changed AS (" + q.update + " RETURNING id, account_id) " + from("changed", len(setAll)+4)
+		e.updateKeepTokenWithEvent = "WITH changed AS (" + q.updateKeepToken + " RETURNING id, account_id) " +
+			from("changed", len(setKeep)+5)
+		// Only the events of transactions below the oldest one still
+		// running: each of those has ended, so no event can ever be
+		// committed before the last one handed out.
+		const visible = " AND txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid, seq LIMIT "
+		e.feed = "SELECT txid::text, seq, event, key_id FROM " + events +
+			" WHERE (txid, seq) > (" + p(1) + "::text::xid8, " + p(2) + ")" + visible + p(3)
+		e.accountFeed = "SELECT txid::text, seq, event, key_id FROM " + events + " WHERE account_id = " + p(1) +
+			" AND (txid, seq) > (" + p(2) + "::text::xid8, " + p(3) + ")" + visible + p(4)
+		e.deleteEvents = "DELETE FROM " + events + " WHERE invitation_id = ANY(" + p(1) + "::text::uuid[])"
+		const held = " AND txid >= pg_snapshot_xmin(pg_current_snapshot()))"
+		e.heldBack = "SELECT EXISTS (SELECT 1 FROM " + events + " WHERE (txid, seq) > (" + p(1) + "::text::xid8, " + p(2) + ")" + held
+		e.accountHeldBack = "SELECT EXISTS (SELECT 1 FROM " + events + " WHERE account_id = " + p(3) +
+			" AND (txid, seq) > (" + p(1) + "::text::xid8, " + p(2) + ")" + held
+	} else {
+		e.feed = "SELECT seq, event, key_id FROM " + events + " WHERE seq > " + p(1) + " ORDER BY seq LIMIT " + p(2)
+		e.accountFeed = "SELECT seq, event, key_id FROM " + events + " WHERE account_id = " + p(1) +
+			" AND seq > " + p(2) + " ORDER BY seq LIMIT " + p(3)
+		e.deleteEvents = "DELETE FROM " + events + " WHERE invitation_id IN (SELECT value FROM json_each(" + p(1) + "))"
+	}
+	return e
+}
+
+// eventValues are the values of eventColumns for ev, the event of inv.
+// The Event's JSON form leaves out the token; its key ID goes in a
+// column of its own.
+func (s *Store) eventValues(inv *invitations.Invitation, ev *invitations.Event) ([]any, error) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	return []any{ev.ID.String(), inv.AccountID, inv.ID.String(), string(ev.Kind), s.dialect.timeValue(ev.At),
+		ev.Invitation.Token.KeyID, string(body)}, nil
+}
+
+// eventArgs are the arguments of a PostgreSQL statement that writes ev
+// in a CTE after the change's own: those read from the changed row
+// (account and invitation) are left out.
+func (s *Store) eventArgs(args []any, inv *invitations.Invitation, ev *invitations.Event) ([]any, error) {
+	v, err := s.eventValues(inv, ev)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, v[0], v[3], v[4], v[5], v[6]), nil
+}
+
+// insertEvents writes the events of rows just inserted, in one statement.
+func (s *Store) insertEvents(ctx context.Context, invs []*invitations.Invitation, evs []*invitations.Event) error {
+	var sb strings.Builder
+	var args []any
+	sb.WriteString("INSERT INTO " + s.table + "_events (" + eventColumns + ") VALUES ")
+	types := [...]string{"uuid", "text", "uuid", "text", "timestamptz", "text", "json"}
+	for i, ev := range evs {
+		v, err := s.eventValues(invs[i], ev)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('(')
+		for c := range v {
+			if c > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(s.dialect.positional(len(args) + c + 1))
+			if s.dialect == Postgres {
+				sb.WriteString("::" + types[c])
+			}
+		}
+		sb.WriteByte(')')
+		args = append(args, v...)
+	}
+	_, err := s.runner().ExecContext(ctx, sb.String(), args...)
+	return err
+}
+
+// History implements invitations.Store off the (invitation_id, seq)
+// index.
+func (s *Store) History(ctx context.Context, accountID string, id uuid.UUID) ([]invitations.Event, error) {
+	rows, err := s.query(ctx, s.q.events.history, id.String(), accountID)
+	if err != nil {
+		return nil, fail(ctx, "history", err)
+	}
+	defer rows.Close()
+	var out []invitations.Event
+	for rows.Next() {
+		var body, keyID string
+		if err := rows.Scan(&body, &keyID); err != nil {
+			return nil, fail(ctx, "history", err)
+		}
+		ev, err := decodeEvent(body, keyID)
+		if err != nil {
+			return nil, fail(ctx, "history", err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, "history", err)
+	}
+	return out, nil
+}
+
+func decodeEvent(body, keyID string) (invitations.Event, error) {
+	var ev invitations.Event
+	if err := json.Unmarshal([]byte(body), &ev); err != nil {
+		return ev, fmt.Errorf("decoding event: %w", err)
+	}
+	ev.Invitation.Token.KeyID = keyID
+	return ev, nil
+}
+
+var errBadPosition = fmt.Errorf("sqlstore: list events: %w: not a position of this store's feed", invitations.ErrInvalidInput)
+
+// ListEvents implements invitations.Store with keyset pagination, so that
+// a page costs the same at the start of the feed and at its end.
+//
+// On PostgreSQL a position is "txid:seq": the ID of the transaction that
+// wrote the event and the event's number. A sequence alone would not do:
+// a transaction that took number 7 can commit after another's number 8
+// was read, and a reader past 8 would never see 7. So the feed is ordered
+// by transaction ID and hands out only the events of transactions below
+// the oldest one still running (pg_snapshot_xmin of the statement's
+// snapshot): those have all ended, and every transaction that has not
+// yet written gets a higher ID, so no event can ever be committed below
+// a position handed out. The price: a long transaction that writes
+// anywhere in the database (a host transaction through WithTx, a
+// migration, a bulk import) holds the feed back until it ends; it does
+// not hold up writers, and a reader takes no locks, so it cannot deadlock
+// with LockAccount. Served by the (txid, seq) primary key, or by the
+// (account_id, txid, seq) index for one account. Transaction IDs are the
+// cluster's, so a long transaction in another database of the same
+// server holds the feed back too.
+//
+// A page that comes back short while events committed after it wait
+// behind a running transaction waits for that transaction, polling, up to
+// a second: a reader that has caught up then sees what was committed
+// before it asked, unless a longer transaction holds it back.
+//
+// On SQLite, whose writers take turns, the order of the AUTOINCREMENT seq
+// is the order of commits, and a position is that number.
+func (s *Store) ListEvents(ctx context.Context, f invitations.EventFilter) ([]invitations.Event, string, error) {
+	var txid uint64
+	var seq int64
+	if s.dialect == Postgres {
+		var err error
+		if txid, seq, err = parsePosition(f.After); err != nil {
+			return nil, "", err
+		}
+	} else if f.After != "" {
+		n, err := strconv.ParseInt(f.After, 10, 64)
+		if err != nil || n < 0 {
+			return nil, "", errBadPosition
+		}
+		seq = n
+	}
+	waited := time.Duration(0)
+	for delay := time.Millisecond; ; delay = min(2*delay, 20*time.Millisecond) {
+		out, next, err := s.eventPage(ctx, f, txid, seq)
+		if err != nil || len(out) == f.Limit || s.dialect != Postgres || waited >= maxHoldBackWait {
+			return out, next, err
+		}
+		args := []any{strconv.FormatUint(txid, 10), seq}
+		query := s.q.events.heldBack
+		if f.AccountID != "" {
+			args, query = append(args, f.AccountID), s.q.events.accountHeldBack
+		}
+		var held bool
+		if err := s.queryRow(ctx, query, args...).Scan(&held); err != nil {
+			return nil, "", fail(ctx, "list events", err)
+		}
+		if !held {
+			return out, next, nil
+		}
+		select {
+		case <-ctx.Done():
+			return out, next, nil
+		case <-time.After(delay):
+		}
+		waited += delay
+	}
+}
+
+// maxHoldBackWait bounds how long a short page of the PostgreSQL feed
+// waits for the running transactions that hold back events already
+// committed after it.
+const maxHoldBackWait = time.Second
+
+// eventPage reads one page of the feed after the position (txid, seq)
+// (SQLite: seq).
+func (s *Store) eventPage(ctx context.Context, f invitations.EventFilter, txid uint64, seq int64) ([]invitations.Event, string, error) {
+	var args []any
+	query := s.q.events.feed
+	if f.AccountID != "" {
+		args, query = append(args, f.AccountID), s.q.events.accountFeed
+	}
+	if s.dialect == Postgres {
+		args = append(args, strconv.FormatUint(txid, 10))
+	}
+	args = append(args, seq, f.Limit)
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, "", fail(ctx, "list events", err)
+	}
+	defer rows.Close()
+	out := make([]invitations.Event, 0, min(f.Limit, 1000))
+	next := f.After
+	for rows.Next() {
+		var txid, body, keyID string
+		var seq int64
+		dest := []any{&seq, &body, &keyID}
+		if s.dialect == Postgres {
+			dest = append([]any{&txid}, dest...)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, "", fail(ctx, "list events", err)
+		}
+		ev, err := decodeEvent(body, keyID)
+		if err != nil {
+			return nil, "", fail(ctx, "list events", err)
+		}
+		out = append(out, ev)
+		next = strconv.FormatInt(seq, 10)
+		if s.dialect == Postgres {
+			next = txid + ":" + next
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fail(ctx, "list events", err)
+	}
+	return out, next, nil
+}
+
+// parsePosition reads a PostgreSQL position, "txid:seq"; "" is the start.
+func parsePosition(pos string) (txid uint64, seq int64, err error) {
+	if pos == "" {
+		return 0, 0, nil
+	}
+	t, q, ok := strings.Cut(pos, ":")
+	if !ok {
+		return 0, 0, errBadPosition
+	}
+	txid, err1 := strconv.ParseUint(t, 10, 64)
+	seq, err2 := strconv.ParseInt(q, 10, 64)
+	if err1 != nil || err2 != nil || seq < 0 || txid > 1<<63-1 {
+		return 0, 0, errBadPosition
+	}
+	return txid, seq, nil
+}
+
+// deleteHistory deletes the events of the invitations with these IDs
+// (DeleteEnded), in the transaction that deletes them.
+func (s *Store) deleteHistory(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var list string
+	if s.dialect == Postgres {
+		list = "{" + strings.Join(ids, ",") + "}"
+	} else {
+		b, _ := json.Marshal(ids) // strings cannot fail
+		list = string(b)
+	}
+	_, err := s.exec(ctx, s.q.events.deleteEvents, list)
+	return err
+}
+
+// scanIDs reads a result of IDs as text.
+func scanIDs(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id.String())
+	}
+	return ids, errors.Join(rows.Err(), rows.Close())
+}
