@@ -39,9 +39,13 @@ type Config struct {
 	// and before the mail is sent; EventDelivered and EventDeliveryFailed
 	// follow the send. It must not block long.
 	//
-	// On a Service returned by InTx the change is stored in the caller's
-	// transaction and may still roll back: write audit rows in that same
-	// transaction rather than acting on the event elsewhere.
+	// Every event is also stored with its change, in the same store
+	// operation (Service.History, Service.Events): the stored feed is the
+	// source of truth, and OnEvent a notification that a crash or a
+	// failing hook can miss. On a Service returned by InTx, OnEvent fires
+	// before the caller commits, and the change (with its stored event)
+	// may still roll back: act on the feed, not on OnEvent, for anything
+	// that must not get ahead of the commit.
 	OnEvent func(context.Context, Event)
 	// IsMember, when set, tells whether email already belongs to the
 	// account. Invite, Resend and Regenerate refuse a member's email with

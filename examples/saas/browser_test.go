@@ -204,7 +204,7 @@ func TestBrowserStory(t *testing.T) {
 
 	// Right after the invite the limits' cooldown holds Resend back: the
 	// menu says until when, without trying.
-	assert.Regexp(t, `^Resend invitation link \(again in \d+ seconds\)\|Copy invitation link\|Edit\|Remove$`, s.menuItems(ada))
+	assert.Regexp(t, `^Resend invitation link \(again in \d+ seconds\)\|Copy invitation link\|Edit\|Remove\|History$`, s.menuItems(ada))
 	assert.Equal(t, "true", s.eval(`String(document.querySelector('`+row(ada)+` button[data-action="resend"]').disabled)`))
 	s.screenshot("resend-cooldown")
 	s.eval(`window.clockMoved = false; fetch('/demo/clock', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"minutes": 1}'})` +
@@ -221,13 +221,22 @@ func TestBrowserStory(t *testing.T) {
 	// Eight days later the link has expired: the menu offers a new invitation, not a resend.
 	s.do(chromedp.Click(chromedp.ID("advance")))
 	s.waitFor("the expiry", `document.querySelector('`+row(ada)+` .badge')?.textContent === 'Invitation expired'`)
-	assert.Equal(t, "Send new invitation|Edit|Remove", s.menuItems(ada))
+	assert.Equal(t, "Send new invitation|Edit|Remove|History", s.menuItems(ada))
 	s.screenshot("expired-menu")
 	s.do(chromedp.Click(chromedp.CSS(row(ada) + ` button[data-action="regenerate"]`)))
 	s.waitFor("the new invitation", `document.querySelector('#flash').textContent.startsWith('A new invitation was sent')`)
 	assert.Equal(t, "Invited", s.badge(ada))
 	newLink := s.eval(`document.querySelector('#mails a.mail-link').href`)
 	assert.NotEqual(t, firstLink, newLink)
+
+	// The History in the menu: who did what, and what became of the mail.
+	s.choose(ada, "history")
+	s.waitFor("the history", `document.querySelector('#history').open && document.querySelectorAll('#history-list li').length >= 6`)
+	history := s.eval(`[...document.querySelectorAll('#history-list li')].map(li => li.textContent.split(',')[0]).join('|')`)
+	assert.Equal(t, "Invited by grace@acme.test|Delivered by grace@acme.test|Link copied by grace@acme.test|"+
+		"Resent by grace@acme.test|Delivered by grace@acme.test|New invitation sent by grace@acme.test|Delivered by grace@acme.test", history)
+	s.screenshot("history")
+	s.do(chromedp.Click(chromedp.CSS(`#history [data-close]`)))
 
 	// The old link is dead.
 	s.do(chromedp.Navigate(firstLink))

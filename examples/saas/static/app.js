@@ -9,7 +9,14 @@ const badges = {
 };
 const menuLabels = {
   resend: 'Resend invitation link', copy_link: 'Copy invitation link',
-  regenerate: 'Send new invitation', update_roles: 'Edit', revoke: 'Remove',
+  regenerate: 'Send new invitation', update_roles: 'Edit', revoke: 'Remove', history: 'History',
+};
+
+// What each stored event says in the History dialog.
+const eventWords = {
+  invited: 'Invited', resent: 'Resent', regenerated: 'New invitation sent', roles_updated: 'Groups changed',
+  revoked: 'Removed', accepted: 'Accepted', declined: 'Declined', link_copied: 'Link copied',
+  delivered: 'Delivered', delivery_failed: 'Not delivered',
 };
 const done = {
   resend: 'The invitation link was sent again.',
@@ -112,12 +119,12 @@ function memberRow(m) {
 
 function invitationRow(inv) {
   const menu = el('div', { className: 'menu' });
-  if (inv.actions.length) {
+  {
     const toggle = el('button', { type: 'button', textContent: '•••', title: 'Actions' });
     toggle.setAttribute('aria-haspopup', 'menu');
     const list = el('ul', { hidden: true });
     list.setAttribute('role', 'menu');
-    for (const action of inv.actions) {
+    for (const action of [...inv.actions, 'history']) {
       const b = el('button', { type: 'button', textContent: menuLabels[action], className: action === 'revoke' ? 'danger' : '' });
       b.dataset.action = action;
       b.addEventListener('click', () => { list.hidden = true; act(action, inv); });
@@ -152,6 +159,17 @@ async function act(action, inv) {
         $('#link-value').value = link;
         $('#copy-status').textContent = '';
         $('#copy-link').showModal();
+        return;
+      }
+      case 'history': {
+        const { events } = await call('GET', path + '/history');
+        $('#history .who').textContent = inv.email;
+        $('#history-list').replaceChildren(...events.map((e) => el('li', {
+          textContent: eventWords[e.kind] + (e.actor ? ' by ' + e.actor : '') + ', ' +
+            new Date(e.at).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) +
+            (e.error ? ': ' + e.error : ''),
+        })));
+        $('#history').showModal();
         return;
       }
       case 'update_roles':
