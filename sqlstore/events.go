@@ -199,7 +199,9 @@ var errBadPosition = fmt.Errorf("sqlstore: list events: %w: not a position of th
 // A page that comes back short while events committed after it wait
 // behind a running transaction waits for that transaction, polling, up to
 // a second: a reader that has caught up then sees what was committed
-// before it asked, unless a longer transaction holds it back.
+// before it asked, unless a longer transaction holds it back. A Store
+// from WithTx does not wait: its own transaction, once it has written,
+// holds back every event after it until it ends.
 //
 // On SQLite, whose writers take turns, the order of the AUTOINCREMENT seq
 // is the order of commits, and a position is that number.
@@ -221,7 +223,7 @@ func (s *Store) ListEvents(ctx context.Context, f invitations.EventFilter) ([]in
 	waited := time.Duration(0)
 	for delay := time.Millisecond; ; delay = min(2*delay, 20*time.Millisecond) {
 		out, next, err := s.eventPage(ctx, f, txid, seq)
-		if err != nil || len(out) == f.Limit || s.dialect != Postgres || waited >= maxHoldBackWait {
+		if err != nil || len(out) == f.Limit || s.dialect != Postgres || s.tx != nil || waited >= maxHoldBackWait {
 			return out, next, err
 		}
 		args := []any{strconv.FormatUint(txid, 10), seq}
