@@ -54,15 +54,6 @@ func (b *linkBox) mailer() invitations.Mailer {
 	})
 }
 
-func (b *linkBox) token(t *testing.T, email string) string {
-	t.Helper()
-	link, ok := b.links.Load(email)
-	require.True(t, ok, "a link was mailed to %s", email)
-	token, err := invitationstest.TokenFromLink(link.(string))
-	require.NoError(t, err)
-	return token
-}
-
 // TestEventFeedTailUnderConcurrentWriters: two "processes" (two pools, two
 // Stores, two Services) commit invites, resends and accepts, some of them
 // inside host transactions that take a few milliseconds to commit after
