@@ -69,14 +69,9 @@ func (s *Service) Events(ctx context.Context, q EventQuery) (*EventPage, error) 
 			return nil, err
 		}
 	}
-	limit := q.Limit
-	switch {
-	case limit < 0:
-		return nil, inputError("limit", "must not be negative")
-	case limit == 0:
-		limit = DefaultEventPageSize
-	case limit > MaxEventPageSize:
-		limit = MaxEventPageSize
+	limit, err := pageLimit(q.Limit, DefaultEventPageSize, MaxEventPageSize)
+	if err != nil {
+		return nil, err
 	}
 	after, err := decodeEventCursor(q.After, q.AccountID)
 	if err != nil {

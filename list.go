@@ -49,14 +49,9 @@ func (s *Service) List(ctx context.Context, q ListQuery) (*ListPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit := q.Limit
-	switch {
-	case limit < 0:
-		return nil, inputError("limit", "must not be negative")
-	case limit == 0:
-		limit = DefaultPageSize
-	case limit > MaxPageSize:
-		limit = MaxPageSize
+	limit, err := pageLimit(q.Limit, DefaultPageSize, MaxPageSize)
+	if err != nil {
+		return nil, err
 	}
 	after, err := decodeCursor(q.After)
 	if err != nil {
@@ -153,4 +148,16 @@ func decodeCursor(s string) (*Cursor, error) {
 	}
 	copy(c.ID[:], raw[8:])
 	return c, nil
+}
+
+// pageLimit is a page's size asked for as limit: 0 means def, more than
+// most means most, and a negative one is an *InputError.
+func pageLimit(limit, def, most int) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, inputError("limit", "must not be negative")
+	case limit == 0:
+		return def, nil
+	}
+	return min(limit, most), nil
 }

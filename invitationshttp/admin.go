@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -299,18 +300,13 @@ type listJSON struct {
 
 func (a *admin) list(w http.ResponseWriter, r *http.Request, account string) {
 	q := r.URL.Query()
-	query := invitations.ListQuery{
-		AccountID: account, Status: invitations.Status(q.Get("status")), Search: q.Get("search"), After: q.Get("after"),
+	limit, ok := queryLimit(w, q)
+	if !ok {
+		return
 	}
-	if raw := q.Get("limit"); raw != "" {
-		limit, err := strconv.Atoi(raw)
-		if err != nil {
-			writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number"}))
-			return
-		}
-		query.Limit = limit
-	}
-	page, err := a.svc.List(r.Context(), query)
+	page, err := a.svc.List(r.Context(), invitations.ListQuery{
+		AccountID: account, Status: invitations.Status(q.Get("status")), Search: q.Get("search"), After: q.Get("after"), Limit: limit,
+	})
 	if err != nil {
 		writeProblem(w, problemFor(err))
 		return
@@ -337,21 +333,31 @@ func (a *admin) history(w http.ResponseWriter, r *http.Request, account string) 
 // events serves a page of the account's event feed.
 func (a *admin) events(w http.ResponseWriter, r *http.Request, account string) {
 	q := r.URL.Query()
-	query := invitations.EventQuery{AccountID: account, After: q.Get("after")}
-	if raw := q.Get("limit"); raw != "" {
-		limit, err := strconv.Atoi(raw)
-		if err != nil {
-			writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number"}))
-			return
-		}
-		query.Limit = limit
+	limit, ok := queryLimit(w, q)
+	if !ok {
+		return
 	}
-	page, err := a.svc.Events(r.Context(), query)
+	page, err := a.svc.Events(r.Context(), invitations.EventQuery{AccountID: account, After: q.Get("after"), Limit: limit})
 	if err != nil {
 		writeProblem(w, problemFor(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// queryLimit reads the query's limit (0 when absent), or writes the
+// problem of one that is not a whole number.
+func queryLimit(w http.ResponseWriter, q url.Values) (int, bool) {
+	raw := q.Get("limit")
+	if raw == "" {
+		return 0, true
+	}
+	limit, err := strconv.Atoi(raw)
+	if err != nil {
+		writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number"}))
+		return 0, false
+	}
+	return limit, true
 }
 
 func (a *admin) counts(w http.ResponseWriter, r *http.Request, account string) {
