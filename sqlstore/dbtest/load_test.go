@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -186,7 +187,8 @@ func (o *serviceOps) list(ctx context.Context) error {
 // handOps does the same work as the fewest hand-written statements,
 // prepared once: an INSERT with the mail due and an UPDATE recording it
 // delivered, a SELECT by token hash, a SELECT and a conditional UPDATE, a
-// keyset page.
+// keyset page; each change writes its event row in the same statement, as
+// the store does.
 type handOps struct {
 	insert, delivered, byHash, update, page *sql.Stmt
 	account                                 string
@@ -202,14 +204,18 @@ func newHandOps(t *testing.T, db *sql.DB, account string) *handOps {
 	}
 	return &handOps{
 		account: account,
-		insert: prepare("INSERT INTO invitations (id, account_id, email, name, roles, invited_by, metadata, state, created_at, sent_at, " +
+		insert: prepare("WITH ins AS (INSERT INTO invitations (id, account_id, email, name, roles, invited_by, metadata, state, created_at, sent_at, " +
 			"expires_at, send_count, version, key_id, token_nonce, token_hash, delivery_due, delivery_next_at) VALUES ($1, $2, $3, '', " +
-			"'[\"member\"]', '', '{}', 'pending', $4, $4, $5, 1, 1, 'k', $6, $7, 'invite', $8)"),
-		delivered: prepare("UPDATE invitations SET delivery_due = '', delivery_next_at = NULL, delivered_at = $1, version = version + 1 " +
-			"WHERE id = $2 AND version = 1"),
+			"'[\"member\"]', '', '{}', 'pending', $4, $4, $5, 1, 1, 'k', $6, $7, 'invite', $8) RETURNING id, account_id) " +
+			"INSERT INTO invitations_events (id, account_id, invitation_id, kind, at, event) SELECT $9, account_id, id, 'invited', $4, $10 FROM ins"),
+		delivered: prepare("WITH upd AS (UPDATE invitations SET delivery_due = '', delivery_next_at = NULL, delivered_at = $1, version = version + 1 " +
+			"WHERE id = $2 AND version = 1 RETURNING id, account_id) " +
+			"INSERT INTO invitations_events (id, account_id, invitation_id, kind, at, event) SELECT $3, account_id, id, 'delivered', $1, $4 FROM upd"),
 		byHash: prepare(selectAll + "WHERE token_hash = $1"),
-		update: prepare("UPDATE invitations SET state = 'accepted', accepted_at = $1, version = version + 1 WHERE id = $2 AND version = $3 AND state = 'pending'"),
-		page:   prepare(selectAll + "WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"),
+		update: prepare("WITH upd AS (UPDATE invitations SET state = 'accepted', accepted_at = $1, version = version + 1 " +
+			"WHERE id = $2 AND version = $3 AND state = 'pending' RETURNING id, account_id) " +
+			"INSERT INTO invitations_events (id, account_id, invitation_id, kind, at, event) SELECT $4, account_id, id, 'accepted', $1, $5 FROM upd"),
+		page: prepare(selectAll + "WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"),
 	}
 }
 
@@ -221,10 +227,10 @@ func (o *handOps) invite(ctx context.Context) (string, error) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	id := uuid.Must(uuid.NewV7()).String()
 	if _, err := o.insert.ExecContext(ctx, id, o.account, fmt.Sprintf("u%d@example.com", o.seq),
-		now, now.Add(invitations.DefaultTTL), nonce[:], hash[:], now.Add(invitations.DefaultLease)); err != nil {
+		now, now.Add(invitations.DefaultTTL), nonce[:], hash[:], now.Add(invitations.DefaultLease), uuid.Must(uuid.NewV7()), eventJSON); err != nil {
 		return "", err
 	}
-	_, err := o.delivered.ExecContext(ctx, now, id)
+	_, err := o.delivered.ExecContext(ctx, now, id, uuid.Must(uuid.NewV7()), eventJSON)
 	return string(hash[:]), err
 }
 
@@ -239,9 +245,20 @@ func (o *handOps) accept(ctx context.Context, token string) error {
 	if err := scanInto(row, &id, &version); err != nil {
 		return err
 	}
-	_, err := o.update.ExecContext(ctx, time.Now().UTC(), id, version)
+	_, err := o.update.ExecContext(ctx, time.Now().UTC(), id, version, uuid.Must(uuid.NewV7()), eventJSON)
 	return err
 }
+
+// eventJSON is an event as the store writes one, for the hand-written
+// baseline's event rows: the same size, an invitation's snapshot inside.
+var eventJSON = func() string {
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	raw, _ := json.Marshal(invitations.Event{ID: uuid.New(), Kind: invitations.EventInvited, At: at, Actor: "grace@example.com",
+		Invitation: invitations.Invitation{ID: uuid.New(), AccountID: "hand-1-0", Email: "u1@example.com", Roles: []string{"member"},
+			State: invitations.StatusPending, CreatedAt: at, SentAt: at, ExpiresAt: at.Add(invitations.DefaultTTL), SendCount: 1, Version: 1,
+			Delivery: invitations.Delivery{Due: invitations.MessageInvite, NextAttempt: at.Add(invitations.DefaultLease), ClaimedAt: at}}})
+	return string(raw)
+}()
 
 func (o *handOps) list(ctx context.Context) error {
 	rows, err := o.page.QueryContext(ctx, o.account, 51) // a page of 50 and one to tell whether another follows
