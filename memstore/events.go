@@ -39,14 +39,19 @@ func (l *eventLog) add(ev *invitations.Event) {
 	l.byInv[ev.Invitation.ID] = append(l.byInv[ev.Invitation.ID], l.next)
 }
 
-// forget drops an invitation's history (Purge).
-func (l *eventLog) forget(id uuid.UUID) {
-	positions := l.byInv[id]
-	if len(positions) == 0 {
-		return
+// forget drops the history of the invitations purged (Purge), in one
+// pass over the log whatever their number.
+func (l *eventLog) forget(purged map[uuid.UUID]bool) {
+	found := false
+	for id := range purged {
+		if _, ok := l.byInv[id]; ok {
+			delete(l.byInv, id)
+			found = true
+		}
 	}
-	delete(l.byInv, id)
-	l.entries = slices.DeleteFunc(l.entries, func(e eventEntry) bool { return e.ev.Invitation.ID == id })
+	if found {
+		l.entries = slices.DeleteFunc(l.entries, func(e eventEntry) bool { return purged[e.ev.Invitation.ID] })
+	}
 }
 
 // at returns the index of the first entry after position after.

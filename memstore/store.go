@@ -342,6 +342,7 @@ func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	touched := make(map[string]bool)
+	purged := make(map[uuid.UUID]bool)
 	n := 0
 	for id, inv := range s.byID {
 		if !ended(inv, endedBefore, expiredBefore) {
@@ -355,9 +356,10 @@ func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time
 			delete(s.pending, key)
 		}
 		touched[inv.AccountID] = true
-		s.events.forget(id)
+		purged[id] = true
 		n++
 	}
+	s.events.forget(purged)
 	for account := range touched {
 		kept := slices.DeleteFunc(s.accounts[account], func(inv *invitations.Invitation) bool {
 			_, ok := s.byID[inv.ID]
