@@ -15,15 +15,18 @@ import (
 	"github.com/invitekit/invitations"
 )
 
-// eventQueries are the statements of the history (migration 009).
+// eventQueries are the statements of the history (migrations 009 and
+// 010).
 type eventQueries struct {
-	// insertEvent, insertWithEvent, updateWithEvent and
-	// updateKeepTokenWithEvent: on PostgreSQL the event rides in the
-	// statement that makes the change (a data-modifying CTE), so that a
-	// change that stores nothing stores no event either; on SQLite, whose
-	// UPDATE cannot feed an INSERT, insertEvent follows the change in the
-	// same transaction.
-	insertEvent                                                string
+	// insertWithEvent, updateWithEvent and updateKeepTokenWithEvent make
+	// a change and store its event in one statement, so that a change
+	// that stores nothing (a refused row, a lost compare-and-set) stores
+	// no event either, and no transaction is needed around them. On
+	// PostgreSQL the event is inserted from the change's RETURNING (a
+	// data-modifying CTE); on SQLite, whose INSERT and UPDATE cannot feed
+	// another statement, the change hands the event to a trigger
+	// (migration 010) through the row's new_event columns, which the
+	// trigger moves to the history and clears.
 	insertWithEvent, updateWithEvent, updateKeepTokenWithEvent string
 	history, feed, accountFeed, deleteEvents                   string
 	// heldBack and accountHeldBack (PostgreSQL) tell whether committed
@@ -31,38 +34,32 @@ type eventQueries struct {
 	heldBack, accountHeldBack string
 }
 
-// eventColumns are the columns a write of an event gives, in the order of
-// eventValues.
+// eventColumns are the columns of a history row that a write of an
+// event gives, in the order of eventValues.
 const eventColumns = "id, account_id, invitation_id, kind, at, key_id, event"
+
+// newEventColumns are SQLite's columns of an invitation that carry an
+// event to the trigger that stores it, in the order of eventArgs.
+const newEventColumns = "new_event_id, new_event_kind, new_event_at, new_event"
 
 func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 	p := d.param
 	events := table + "_events"
-	// cast types a parameter on PostgreSQL, which cannot infer the type of
-	// one in a SELECT list.
-	cast := func(param, typ string) string {
-		if d == Postgres {
-			return param + "::" + typ
-		}
-		return param
-	}
-	// from selects the event's values (parameters from n on) for the rows
-	// of a CTE that made the change.
-	from := func(cte string, n int) string {
-		return "INSERT INTO " + events + " (" + eventColumns + ") SELECT " + cast(p(n), "uuid") + ", " + cte + ".account_id, " +
-			cte + ".id, " + p(n+1) + ", " + cast(p(n+2), "timestamptz") + ", " + p(n+3) + ", " + cast(p(n+4), "json") + " FROM " + cte
-	}
 	e := eventQueries{
-		insertEvent: "INSERT INTO " + events + " (" + eventColumns + ") VALUES (" + p(1) + ", " + p(2) + ", " + p(3) + ", " +
-			p(4) + ", " + p(5) + ", " + p(6) + ", " + p(7) + ")",
 		history: "SELECT event, key_id FROM " + events + " WHERE invitation_id = " + p(1) + " AND account_id = " + p(2) +
 			" ORDER BY seq",
 	}
 	if d == Postgres {
-		e.insertWithEvent = "WITH ins AS (" + q.insert + " RETURNING id, account_id) " + from("ins", len(columnTable)+1)
-		e.updateWithEvent = "WITH changed AS (" + q.update + " RETURNING id, account_id) " + from("changed", len(setAll)+4)
-		e.updateKeepTokenWithEvent = "WITH changed AS (" + q.updateKeepToken + " RETURNING id, account_id) " +
-			from("changed", len(setKeep)+5)
+		// from inserts the event (parameters from n on) for the rows of
+		// a CTE that made the change; the key ID is the changed row's.
+		from := func(cte string, n int) string {
+			return "INSERT INTO " + events + " (" + eventColumns + ") SELECT " + p(n) + "::uuid, " + cte + ".account_id, " +
+				cte + ".id, " + p(n+1) + ", " + p(n+2) + "::timestamptz, " + cte + ".key_id, " + p(n+3) + "::json FROM " + cte
+		}
+		const returning = " RETURNING id, account_id, key_id) "
+		e.insertWithEvent = "WITH ins AS (" + q.insert + returning + from("ins", len(columnTable)+1)
+		e.updateWithEvent = "WITH changed AS (" + q.update + returning + from("changed", len(setAll)+4)
+		e.updateKeepTokenWithEvent = "WITH changed AS (" + q.updateKeepToken + returning + from("changed", len(setKeep)+5)
 		// Only the events of transactions below the oldest one still
 		// running: each of those has ended, so no event can ever be
 		// committed before the last one handed out.
@@ -77,6 +74,16 @@ func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 		e.accountHeldBack = "SELECT EXISTS (SELECT 1 FROM " + events + " WHERE account_id = " + p(3) +
 			" AND (txid, seq) > (" + p(1) + "::text::xid8, " + p(2) + ")" + held
 	} else {
+		// The event's parameters follow the change's own.
+		set := func(n int) string {
+			return "new_event_id = " + p(n) + ", new_event_kind = " + p(n+1) + ", new_event_at = " + p(n+2) +
+				", new_event = " + p(n+3) + ", "
+		}
+		n := len(columnTable)
+		e.insertWithEvent = strings.Replace(strings.Replace(q.insert, columns+")", columns+", "+newEventColumns+")", 1),
+			p(n)+")", p(n)+", "+p(n+1)+", "+p(n+2)+", "+p(n+3)+", "+p(n+4)+")", 1)
+		e.updateWithEvent = strings.Replace(q.update, " SET ", " SET "+set(len(setAll)+4), 1)
+		e.updateKeepTokenWithEvent = strings.Replace(q.updateKeepToken, " SET ", " SET "+set(len(setKeep)+5), 1)
 		e.feed = "SELECT seq, event, key_id FROM " + events + " WHERE seq > " + p(1) + " ORDER BY seq LIMIT " + p(2)
 		e.accountFeed = "SELECT seq, event, key_id FROM " + events + " WHERE account_id = " + p(1) +
 			" AND seq > " + p(2) + " ORDER BY seq LIMIT " + p(3)
@@ -97,15 +104,15 @@ func (s *Store) eventValues(inv *invitations.Invitation, ev *invitations.Event) 
 		ev.Invitation.Token.KeyID, string(body)}, nil
 }
 
-// eventArgs are the arguments of a PostgreSQL statement that writes ev
-// in a CTE after the change's own: those read from the changed row
-// (account and invitation) are left out.
-func (s *Store) eventArgs(args []any, inv *invitations.Invitation, ev *invitations.Event) ([]any, error) {
+// eventArgs are the arguments of ev, the event of inv, that follow a
+// change's own in a statement of insertWithEvent, updateWithEvent or
+// updateKeepTokenWithEvent: the values the changed row does not hold.
+func (s *Store) eventArgs(inv *invitations.Invitation, ev *invitations.Event) ([]any, error) {
 	v, err := s.eventValues(inv, ev)
 	if err != nil {
 		return nil, err
 	}
-	return append(args, v[0], v[3], v[4], v[5], v[6]), nil
+	return []any{v[0], v[3], v[4], v[6]}, nil
 }
 
 // insertEvents writes the events of rows just inserted, in one statement.

@@ -9,11 +9,11 @@
 // pass its Dialect. Create the schema with Store.Migrate, or apply the files
 // of Migrations with your own migration tool. Every call is one statement
 // but CreateMany (two per 400 rows), DeleteEnded (a transaction of two
-// per batch), RecordMails (two), LockAccount (a transaction around its
-// function) and, on SQLite, a Create or Update with an event (a
-// transaction of two: SQLite cannot insert from an UPDATE's RETURNING);
-// a lost compare-and-set or a duplicate pending invitation costs one more
-// read to tell which error to return.
+// per batch), RecordMails (two) and LockAccount (a transaction around its
+// function); a change stores its event in its own statement (PostgreSQL:
+// a data-modifying CTE; SQLite: a trigger of migration 010). A lost
+// compare-and-set or a duplicate pending invitation costs one more read
+// to tell which error to return.
 package sqlstore
 
 import (
@@ -120,27 +120,17 @@ func (s *Store) WithTx(tx *sql.Tx) *Store {
 	return &c
 }
 
-// Create implements invitations.Store. On PostgreSQL the row and its
-// event are one statement (the event is inserted from the INSERT's
-// RETURNING, so a refused row has none); on SQLite they share a
-// transaction.
+// Create implements invitations.Store. The row and its event are one
+// statement (an event is stored only with a row inserted).
 func (s *Store) Create(ctx context.Context, inv *invitations.Invitation, ev *invitations.Event) error {
-	if ev == nil || s.dialect == Postgres {
-		return s.create(ctx, inv, ev)
-	}
-	s.warm(ctx, s.q.insert, s.q.events.insertEvent)
-	return s.atomically(ctx, "create", nil, func(st *Store) error { return st.create(ctx, inv, ev) })
-}
-
-func (s *Store) create(ctx context.Context, inv *invitations.Invitation, ev *invitations.Event) error {
 	args := s.rowValues(inv)
 	query := s.q.insert
-	if ev != nil && s.dialect == Postgres {
-		var err error
-		if args, err = s.eventArgs(args, inv, ev); err != nil {
+	if ev != nil {
+		evArgs, err := s.eventArgs(inv, ev)
+		if err != nil {
 			return fmt.Errorf("sqlstore: create: %w", err)
 		}
-		query = s.q.events.insertWithEvent
+		args, query = append(args, evArgs...), s.q.events.insertWithEvent
 	}
 	// A pending invitation of the same email can end between the insert
 	// and the read that names it; then the insert is simply tried again.
@@ -152,7 +142,7 @@ func (s *Store) create(ctx context.Context, inv *invitations.Invitation, ev *inv
 		if n, err := res.RowsAffected(); err != nil {
 			return fail(ctx, "create", err)
 		} else if n == 1 {
-			return s.eventAfter(ctx, "create", inv, ev)
+			return nil
 		}
 		var existing uuid.UUID
 		err = s.queryRow(ctx, s.q.pendingID, inv.AccountID, inv.Email).Scan(&existing)
@@ -164,23 +154,6 @@ func (s *Store) create(ctx context.Context, inv *invitations.Invitation, ev *inv
 		}
 	}
 	return fmt.Errorf("sqlstore: create: %w", invitations.ErrConflict)
-}
-
-// eventAfter writes ev, the event of a change just made, on SQLite, where
-// it is a statement of its own in the change's transaction; on
-// PostgreSQL the change's statement wrote it.
-func (s *Store) eventAfter(ctx context.Context, op string, inv *invitations.Invitation, ev *invitations.Event) error {
-	if ev == nil || s.dialect == Postgres {
-		return nil
-	}
-	args, err := s.eventValues(inv, ev)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", op, err)
-	}
-	if _, err := s.exec(ctx, s.q.events.insertEvent, args...); err != nil {
-		return fail(ctx, op, err)
-	}
-	return nil
 }
 
 // createChunk is how many rows one INSERT of CreateMany carries: on
@@ -347,7 +320,7 @@ func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation
 		}
 		// The holder ended between the INSERT and the SELECT: try the row
 		// again on its own.
-		errs[i] = s.create(ctx, inv, evs[i])
+		errs[i] = s.Create(ctx, inv, evs[i])
 	}
 	return nil
 }
@@ -448,42 +421,26 @@ func (s *Store) GetByTokenHash(ctx context.Context, hash []byte) (*invitations.I
 // changes keep the link, so the first UPDATE leaves the token columns, and
 // their unique index, alone and also requires the stored token hash to be
 // the given one; a new link (Regenerate) falls through to the UPDATE of all
-// columns. Each statement is atomic on its own. On PostgreSQL an event
-// rides in the same statement, inserted from the UPDATE's RETURNING, so
-// that a lost compare-and-set inserts none; on SQLite it is one more
-// statement in a transaction with the UPDATE.
+// columns. Each statement is atomic on its own and stores the event with
+// the change, so that a lost compare-and-set stores none.
 func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64, ev *invitations.Event) error {
-	if ev == nil || s.dialect == Postgres {
-		return s.update(ctx, inv, expectedVersion, ev)
-	}
-	s.warm(ctx, s.q.updateKeepToken, s.q.update, s.q.events.insertEvent)
-	return s.atomically(ctx, "update", nil, func(st *Store) error { return st.update(ctx, inv, expectedVersion, ev) })
-}
-
-func (s *Store) update(ctx context.Context, inv *invitations.Invitation, expectedVersion int64, ev *invitations.Event) error {
 	row := s.rowValues(inv)
 	keep := pick(row, setKeep, row[idAt], row[accountAt], expectedVersion, row[tokenHashAt])
 	all := pick(row, setAll, row[idAt], row[accountAt], expectedVersion)
 	keepQuery, allQuery := s.q.updateKeepToken, s.q.update
-	if ev != nil && s.dialect == Postgres {
-		var err error
-		if keep, err = s.eventArgs(keep, inv, ev); err != nil {
+	if ev != nil {
+		evArgs, err := s.eventArgs(inv, ev)
+		if err != nil {
 			return fmt.Errorf("sqlstore: update: %w", err)
 		}
-		if all, err = s.eventArgs(all, inv, ev); err != nil {
-			return fmt.Errorf("sqlstore: update: %w", err)
-		}
+		keep, all = append(keep, evArgs...), append(all, evArgs...)
 		keepQuery, allQuery = s.q.events.updateKeepTokenWithEvent, s.q.events.updateWithEvent
 	}
-	if n, err := s.updateRows(ctx, keepQuery, keep); err != nil {
+	if n, err := s.updateRows(ctx, keepQuery, keep); n == 1 || err != nil {
 		return err
-	} else if n == 1 {
-		return s.eventAfter(ctx, "update", inv, ev)
 	}
-	if n, err := s.updateRows(ctx, allQuery, all); err != nil {
+	if n, err := s.updateRows(ctx, allQuery, all); n == 1 || err != nil {
 		return err
-	} else if n == 1 {
-		return s.eventAfter(ctx, "update", inv, ev)
 	}
 	var version int64
 	err := s.queryRow(ctx, s.q.version, inv.ID.String(), inv.AccountID).Scan(&version)

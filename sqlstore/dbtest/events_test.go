@@ -373,6 +373,7 @@ func TestEventsMigrationKeepsRows(t *testing.T) {
 			require.NoError(t, err)
 
 			// Back to the schema of migration 008, the row still in it.
+			undo010(t, db, b.dialect)
 			_, err = db.ExecContext(ctx, "DROP TABLE invitations_events")
 			require.NoError(t, err)
 			_, err = db.ExecContext(ctx, "DELETE FROM invitations_migrations WHERE version = 9")
@@ -393,6 +394,73 @@ func TestEventsMigrationKeepsRows(t *testing.T) {
 			assert.Equal(t, []invitations.EventKind{invitations.EventRevoked}, eventKinds(history))
 		})
 	}
+}
+
+// undo010 takes the schema back to migration 009.
+func undo010(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
+	t.Helper()
+	undo := []string{"CREATE UNIQUE INDEX invitations_events_id_key ON invitations_events (id)"}
+	if d == sqlstore.SQLite {
+		undo = []string{"DROP TRIGGER invitations_event_on_insert", "DROP TRIGGER invitations_event_on_update",
+			"ALTER TABLE invitations DROP COLUMN new_event_id", "ALTER TABLE invitations DROP COLUMN new_event_kind",
+			"ALTER TABLE invitations DROP COLUMN new_event_at", "ALTER TABLE invitations DROP COLUMN new_event"}
+	}
+	for _, stmt := range append(undo, "DELETE FROM invitations_migrations WHERE version = 10") {
+		_, err := db.Exec(stmt)
+		require.NoError(t, err, stmt)
+	}
+}
+
+// TestEventWritesMigrationKeepsHistory: migration 010 (the event written
+// by the change's own statement; on SQLite a rebuilt events table) keeps
+// the history and the feed's positions: a change after it is read after
+// every position handed out before it, even one whose event a purge has
+// since deleted.
+func TestEventWritesMigrationKeepsHistory(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, db := b.newStore(t)
+			svc, err := invitations.New(s, invitations.MailerFunc(func(context.Context, invitations.Message) error { return nil }),
+				invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept"})
+			require.NoError(t, err)
+			ada, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}})
+			require.NoError(t, err)
+			_, err = svc.Revoke(ctx, "acme", ada.ID)
+			require.NoError(t, err)
+			before, err := svc.History(ctx, "acme", ada.ID)
+			require.NoError(t, err)
+			page, err := svc.Events(ctx, invitations.EventQuery{})
+			require.NoError(t, err)
+			require.Len(t, page.Events, len(before))
+			// The newest event goes, as a purge would take it.
+			_, err = db.ExecContext(ctx, "DELETE FROM invitations_events WHERE id = "+paramOf(b.dialect)(1), before[len(before)-1].ID.String())
+			require.NoError(t, err)
+
+			undo010(t, db, b.dialect)
+			require.NoError(t, s.Migrate(ctx))
+
+			history, err := svc.History(ctx, "acme", ada.ID)
+			require.NoError(t, err)
+			assert.Equal(t, eventIDs(before[:len(before)-1]), eventIDs(history), "the history is kept")
+			grace, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "grace@example.com", Roles: []string{"admin"}})
+			require.NoError(t, err)
+			next, err := svc.Events(ctx, invitations.EventQuery{After: page.Next})
+			require.NoError(t, err)
+			graceHistory, err := svc.History(ctx, "acme", grace.ID)
+			require.NoError(t, err)
+			assert.Equal(t, eventIDs(graceHistory), eventIDs(next.Events), "every change after the migration is read after the old cursor")
+		})
+	}
+}
+
+func eventIDs(evs []invitations.Event) []uuid.UUID {
+	ids := make([]uuid.UUID, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.ID
+	}
+	return ids
 }
 
 // seedEvents writes n events over the given number of accounts, four per

@@ -66,6 +66,8 @@ func TestMigrateFailedCommit(t *testing.T) {
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(8, "008_claimed.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	mock.ExpectExec(q("-- History")).WillReturnResult(sqlmock.NewResult(0, 0))
 	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(9, "009_events.sql").WillReturnResult(sqlmock.NewResult(1, 1))
+	mock.ExpectExec(q("-- History writes")).WillReturnResult(sqlmock.NewResult(0, 0))
+	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(10, "010_event_writes.sql").WillReturnResult(sqlmock.NewResult(1, 1))
 	commitErr := errors.New("could not serialize access")
 	mock.ExpectExec(q("COMMIT")).WillReturnError(commitErr)
 

@@ -23,7 +23,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			require.NoError(t, s.Migrate(context.Background()), "a second Migrate is a no-op")
 			var n int
 			require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_migrations").Scan(&n))
-			assert.Equal(t, 9, n, "each migration recorded once")
+			assert.Equal(t, 10, n, "each migration recorded once")
 		})
 	}
 }
@@ -47,7 +47,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			}
 			var n int
 			require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_migrations").Scan(&n))
-			assert.Equal(t, 9, n)
+			assert.Equal(t, 10, n)
 		})
 	}
 }
@@ -60,7 +60,7 @@ func TestCustomTableName(t *testing.T) {
 			var n int
 			require.NoError(t, db.QueryRow("SELECT count(*) FROM team_invites").Scan(&n))
 			require.NoError(t, db.QueryRow("SELECT count(*) FROM team_invites_migrations").Scan(&n))
-			assert.Equal(t, 9, n)
+			assert.Equal(t, 10, n)
 			_, err := s.Get(context.Background(), "acme", [16]byte{})
 			require.ErrorIs(t, err, invitations.ErrNotFound)
 			_, err = db.Query("SELECT count(*) FROM invitations")
@@ -135,7 +135,7 @@ func TestMigrationsFilesAreTheSchema(t *testing.T) {
 	for _, d := range []sqlstore.Dialect{sqlstore.Postgres, sqlstore.SQLite} {
 		files, err := fs.Glob(sqlstore.Migrations(d), "*.sql")
 		require.NoError(t, err)
-		require.Equal(t, []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql", "007_link_copied.sql", "008_claimed.sql", "009_events.sql"}, files, d.String())
+		require.Equal(t, []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql", "007_link_copied.sql", "008_claimed.sql", "009_events.sql", "010_event_writes.sql"}, files, d.String())
 		body, err := fs.ReadFile(sqlstore.Migrations(d), files[0])
 		require.NoError(t, err)
 		assert.Contains(t, string(body), "CREATE UNIQUE INDEX invitations_pending_email_key")
@@ -145,7 +145,7 @@ func TestMigrationsFilesAreTheSchema(t *testing.T) {
 
 	// Applying the files by hand, as goose would, gives a working store.
 	db := openSQLite(t)
-	for _, name := range []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql", "007_link_copied.sql", "008_claimed.sql", "009_events.sql"} {
+	for _, name := range []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql", "007_link_copied.sql", "008_claimed.sql", "009_events.sql", "010_event_writes.sql"} {
 		body, err := fs.ReadFile(sqlstore.Migrations(sqlstore.SQLite), name)
 		require.NoError(t, err)
 		_, err = db.Exec(string(body))
