@@ -96,7 +96,7 @@ func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 // The Event's JSON form leaves out the token; its key ID goes in a
 // column of its own.
 func (s *Store) eventValues(inv *invitations.Invitation, ev *invitations.Event) ([]any, error) {
-	body, err := json.Marshal(ev)
+	body, err := marshalEvent(ev)
 	if err != nil {
 		return nil, err
 	}
