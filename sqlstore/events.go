@@ -45,11 +45,10 @@ const newEventColumns = "new_event_id, new_event_kind, new_event_at, new_event"
 func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 	p := d.param
 	events := table + "_events"
-	e := eventQueries{
-		history: "SELECT event, key_id FROM " + events + " WHERE invitation_id = " + p(1) + " AND account_id = " + p(2) +
-			" ORDER BY seq",
-	}
+	var e eventQueries
 	if d == Postgres {
+		e.history = "SELECT event, key_id FROM " + events + " WHERE invitation_id = " + p(1) + " AND account_id = " + p(2) +
+			" ORDER BY seq"
 		// from inserts the event (parameters from n on) for the rows of
 		// a CTE that made the change; the key ID is the changed row's.
 		from := func(cte string, n int) string {
@@ -84,10 +83,13 @@ func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 			p(n)+")", p(n)+", "+p(n+1)+", "+p(n+2)+", "+p(n+3)+", "+p(n+4)+")", 1)
 		e.updateWithEvent = strings.Replace(q.update, " SET ", " SET "+set(len(setAll)+4), 1)
 		e.updateKeepTokenWithEvent = strings.Replace(q.updateKeepToken, " SET ", " SET "+set(len(setKeep)+5), 1)
+		// The invitation's row lists the positions of its history
+		// (migration 010).
+		e.history = "SELECT e.event, e.key_id FROM " + table + " AS i, json_each('[' || i.event_seqs || ']') AS j, " +
+			events + " AS e WHERE i.id = " + p(1) + " AND i.account_id = " + p(2) + " AND e.seq = j.value ORDER BY e.seq"
 		e.feed = "SELECT seq, event, key_id FROM " + events + " WHERE seq > " + p(1) + " ORDER BY seq LIMIT " + p(2)
 		e.accountFeed = "SELECT seq, event, key_id FROM " + events + " WHERE account_id = " + p(1) +
 			" AND seq > " + p(2) + " ORDER BY seq LIMIT " + p(3)
-		e.deleteEvents = "DELETE FROM " + events + " WHERE invitation_id IN (SELECT value FROM json_each(" + p(1) + "))"
 	}
 	return e
 }
@@ -146,8 +148,9 @@ func (s *Store) insertEvents(ctx context.Context, invs []*invitations.Invitation
 	return err
 }
 
-// History implements invitations.Store off the (invitation_id, seq)
-// index.
+// History implements invitations.Store: on PostgreSQL off the
+// (invitation_id, seq) index, on SQLite from the positions of its events
+// that the invitation's row lists.
 func (s *Store) History(ctx context.Context, accountID string, id uuid.UUID) ([]invitations.Event, error) {
 	rows, err := s.query(ctx, s.q.events.history, id.String(), accountID)
 	if err != nil {
@@ -322,19 +325,13 @@ func parsePosition(pos string) (txid uint64, seq int64, err error) {
 }
 
 // deleteHistory deletes the events of the invitations with these IDs
-// (DeleteEnded), in the transaction that deletes them.
+// (DeleteEnded), in the transaction that deletes them. On SQLite a
+// trigger of migration 010 deletes an invitation's history with it.
 func (s *Store) deleteHistory(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
+	if len(ids) == 0 || s.dialect != Postgres {
 		return nil
 	}
-	var list string
-	if s.dialect == Postgres {
-		list = "{" + strings.Join(ids, ",") + "}"
-	} else {
-		b, _ := json.Marshal(ids) // strings cannot fail
-		list = string(b)
-	}
-	_, err := s.exec(ctx, s.q.events.deleteEvents, list)
+	_, err := s.exec(ctx, s.q.events.deleteEvents, "{"+strings.Join(ids, ",")+"}")
 	return err
 }
 

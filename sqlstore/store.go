@@ -157,8 +157,9 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation, ev *inv
 }
 
 // createChunk is how many rows one INSERT of CreateMany carries: on
-// SQLite, 27 parameters a row stay within its limit of 32,766; on
-// PostgreSQL, one JSON parameter of 400 rows was as fast as 1,000.
+// SQLite, 31 parameters a row (27, and 4 for its event) stay within its
+// limit of 32,766; on PostgreSQL, one JSON parameter of 400 rows was as
+// fast as 1,000.
 const createChunk = 400
 
 // CreateMany implements invitations.Store with one multi-row INSERT ... ON
@@ -272,7 +273,7 @@ func (s *Store) atomically(ctx context.Context, op string, landed func(context.C
 const landedCheckTimeout = 5 * time.Second
 
 func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation, evs []*invitations.Event, errs []error) error {
-	rows, err := s.insertBatch(ctx, chunk)
+	rows, err := s.insertBatch(ctx, chunk, evs)
 	if err != nil {
 		return fail(ctx, "create many", err)
 	}
@@ -300,7 +301,7 @@ func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation
 			events = append(events, evs[i])
 		}
 	}
-	if len(events) > 0 {
+	if len(events) > 0 && s.dialect == Postgres {
 		if err := s.insertEvents(ctx, withEvent, events); err != nil {
 			return fail(ctx, "create many", err)
 		}
@@ -328,9 +329,11 @@ func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation
 // insertBatch inserts the rows that no pending invitation holds the email
 // of, returning their IDs. PostgreSQL gets the batch as one JSON parameter
 // (a constant statement, prepared once: binding 10,000 parameters cost
-// more than the insert); SQLite as a multi-row VALUES with plain "?"
-// parameters, which it binds in order.
-func (s *Store) insertBatch(ctx context.Context, chunk []*invitations.Invitation) (*sql.Rows, error) {
+// more than the insert), and the events of the rows inserted follow in
+// one more statement; SQLite gets a multi-row VALUES with plain "?"
+// parameters, which it binds in order, each row with its event for the
+// trigger that stores it.
+func (s *Store) insertBatch(ctx context.Context, chunk []*invitations.Invitation, evs []*invitations.Event) (*sql.Rows, error) {
 	if s.dialect == Postgres {
 		var payload bytes.Buffer
 		if err := s.appendJSONBatch(&payload, chunk); err != nil {
@@ -338,31 +341,37 @@ func (s *Store) insertBatch(ctx context.Context, chunk []*invitations.Invitation
 		}
 		return s.query(ctx, s.q.insertJSON, payload.String())
 	}
-	query, args := s.valuesBatch(chunk)
+	query, args, err := s.valuesBatch(chunk, evs)
+	if err != nil {
+		return nil, err
+	}
 	return s.runner().QueryContext(ctx, query, args...)
 }
 
 // valuesBatch is SQLite's batch insert of chunk and its arguments.
-func (s *Store) valuesBatch(chunk []*invitations.Invitation) (string, []any) {
+func (s *Store) valuesBatch(chunk []*invitations.Invitation, evs []*invitations.Event) (string, []any, error) {
 	var sb strings.Builder
-	args := make([]any, 0, len(chunk)*len(columnTable))
-	sb.WriteString("INSERT INTO " + s.table + " (" + columns + ") VALUES ")
+	row := len(columnTable) + 4 // the columns, then the event's
+	args := make([]any, 0, len(chunk)*row)
+	sb.WriteString("INSERT INTO " + s.table + " (" + columns + ", " + newEventColumns + ") VALUES ")
 	for i, inv := range chunk {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteByte('(')
-		for c := range columnTable {
-			if c > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString(s.dialect.positional(len(args) + c + 1))
-		}
-		sb.WriteByte(')')
+		sb.WriteString("(?" + strings.Repeat(", ?", row-1) + ")")
 		args = s.appendValues(args, inv)
+		if evs[i] == nil {
+			args = append(args, nil, nil, nil, nil)
+			continue
+		}
+		evArgs, err := s.eventArgs(inv, evs[i])
+		if err != nil {
+			return "", nil, err
+		}
+		args = append(args, evArgs...)
 	}
 	sb.WriteString(" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id")
-	return sb.String(), args
+	return sb.String(), args, nil
 }
 
 // pendingHolders names the pending invitations of the emails of the given

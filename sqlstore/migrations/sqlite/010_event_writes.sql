@@ -1,21 +1,33 @@
--- History writes, in the change's own statement. An INSERT or UPDATE of an
--- invitation that records an event sets the new_event columns; the
--- triggers below move the event to the history and clear them, within
--- that statement. A change that stores nothing (a refused row, a lost
+-- History writes, in the change's own statement, and one index fewer.
+--
+-- An INSERT or UPDATE of an invitation that records an event sets the
+-- new_event columns; a trigger moves the event to the history, adds its
+-- position to the invitation's event_seqs and clears them, within that
+-- statement. A change that stores nothing (a refused row, a lost
 -- compare-and-set) fires no trigger, and no transaction is needed around
--- the two writes: a separate INSERT in a transaction cost about half as
--- much again as the change alone (BEGIN, a second statement, COMMIT).
--- The key ID of an event is its invitation's, as the row holds it.
+-- the writes: a separate INSERT in a transaction cost about half as much
+-- again as the change alone (BEGIN, a second statement, COMMIT). The key
+-- ID of an event is its invitation's, as the row holds it.
+--
+-- event_seqs (the positions of the invitation's events, comma-separated)
+-- finds an invitation's history from its row, which every change writes
+-- anyway, in place of an index on (invitation_id, seq) that every event
+-- wrote a page of; deleting an invitation deletes its history through it.
 ALTER TABLE invitations ADD COLUMN new_event_id TEXT;
 ALTER TABLE invitations ADD COLUMN new_event_kind TEXT;
 ALTER TABLE invitations ADD COLUMN new_event_at INTEGER;
 ALTER TABLE invitations ADD COLUMN new_event TEXT;
+ALTER TABLE invitations ADD COLUMN event_seqs TEXT;
 
--- The history without the unique index on the event ID (the Service
--- makes each ID a fresh version 7 UUID; the index was one more page
--- written with every change and served no query). SQLite cannot drop a
--- column's UNIQUE, so the table is rebuilt; its AUTOINCREMENT counter
--- goes with it, so that no position already handed out comes back.
+UPDATE invitations SET event_seqs =
+    (SELECT group_concat(seq) FROM invitations_events e WHERE e.invitation_id = invitations.id)
+    WHERE id IN (SELECT invitation_id FROM invitations_events);
+
+-- The history without its unique index on the event ID (the Service
+-- makes each ID a fresh version 7 UUID; no query reads by it) nor the
+-- index on the invitation. SQLite cannot drop a column's UNIQUE, so the
+-- table is rebuilt; its AUTOINCREMENT counter goes with it, so that no
+-- position already handed out comes back.
 CREATE TABLE invitations_events_010 (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL,
@@ -33,7 +45,6 @@ INSERT INTO sqlite_sequence (name, seq)
     SELECT 'invitations_events_010', seq FROM sqlite_sequence WHERE name = 'invitations_events';
 DROP TABLE invitations_events;
 ALTER TABLE invitations_events_010 RENAME TO invitations_events;
-CREATE INDEX invitations_events_invitation_idx ON invitations_events (invitation_id, seq);
 CREATE INDEX invitations_events_account_idx ON invitations_events (account_id, seq);
 
 CREATE TRIGGER invitations_event_on_insert AFTER INSERT ON invitations
@@ -41,7 +52,8 @@ WHEN NEW.new_event IS NOT NULL
 BEGIN
     INSERT INTO invitations_events (id, account_id, invitation_id, kind, at, key_id, event)
         VALUES (NEW.new_event_id, NEW.account_id, NEW.id, NEW.new_event_kind, NEW.new_event_at, NEW.key_id, NEW.new_event);
-    UPDATE invitations SET new_event_id = NULL, new_event_kind = NULL, new_event_at = NULL, new_event = NULL
+    UPDATE invitations SET new_event_id = NULL, new_event_kind = NULL, new_event_at = NULL, new_event = NULL,
+        event_seqs = coalesce(event_seqs || ',', '') || last_insert_rowid()
         WHERE rowid = NEW.rowid;
 END;
 
@@ -50,6 +62,13 @@ WHEN NEW.new_event IS NOT NULL
 BEGIN
     INSERT INTO invitations_events (id, account_id, invitation_id, kind, at, key_id, event)
         VALUES (NEW.new_event_id, NEW.account_id, NEW.id, NEW.new_event_kind, NEW.new_event_at, NEW.key_id, NEW.new_event);
-    UPDATE invitations SET new_event_id = NULL, new_event_kind = NULL, new_event_at = NULL, new_event = NULL
+    UPDATE invitations SET new_event_id = NULL, new_event_kind = NULL, new_event_at = NULL, new_event = NULL,
+        event_seqs = coalesce(event_seqs || ',', '') || last_insert_rowid()
         WHERE rowid = NEW.rowid;
+END;
+
+CREATE TRIGGER invitations_history_on_delete AFTER DELETE ON invitations
+WHEN OLD.event_seqs IS NOT NULL
+BEGIN
+    DELETE FROM invitations_events WHERE seq IN (SELECT value FROM json_each('[' || OLD.event_seqs || ']'));
 END;
