@@ -74,6 +74,11 @@ type InviteeConfig struct {
 // Page is what a page template executes with.
 type Page struct {
 	Name string // which page: "invitation", "expired", ...
+	// Title is the page's title, its own on each built-in page, naming the
+	// account where the page has one: "Invitation to join Acme Inc.",
+	// "Invitation link not valid". It is "" on a page rendered by
+	// Acceptance.Render or RenderErrors: the host's template names it.
+	Title string
 	// Invitation is nil on the "invalid", "conflict", "forbidden" and
 	// "error" pages.
 	Invitation  *invitations.Invitation
@@ -100,6 +105,9 @@ type Page struct {
 	MaskedEmail string
 	// Data is the host's own data, on a page rendered by Acceptance.Render.
 	Data any
+	// Errors is the host's form's field errors, on a page rendered by
+	// Acceptance.RenderErrors.
+	Errors FieldErrors
 }
 
 // invitee serves the page a link opens.
@@ -354,6 +362,9 @@ func (h *invitee) renderWith(w http.ResponseWriter, r *http.Request, status int,
 	_, _ = rand.Read(nonce[:])
 	p.Nonce = base64.RawURLEncoding.EncodeToString(nonce[:]) // CSP takes base64url; no "+" to escape
 	p.Action = formAction(r)
+	if p.Title == "" {
+		p.Title = pageTitle(p)
+	}
 	if p.SignInURL == "" {
 		p.SignInURL = h.cfg.SignInURL
 	}
@@ -371,7 +382,7 @@ func (h *invitee) renderWith(w http.ResponseWriter, r *http.Request, status int,
 	if err := t.Execute(&body, p); err != nil {
 		status = http.StatusInternalServerError
 		body.Reset()
-		_ = defaultPages.ExecuteTemplate(&body, "error", &Page{Name: "error", Nonce: p.Nonce})
+		_ = defaultPages.ExecuteTemplate(&body, "error", &Page{Name: "error", Title: titles["error"], Nonce: p.Nonce})
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body.Bytes())
@@ -441,6 +452,18 @@ func (a *Acceptance) Hidden() template.HTML {
 func (a *Acceptance) Render(status int, t *template.Template, message string, data any) {
 	p := a.h.page(a.r, "host", a.Invitation)
 	p.Hidden, p.Message, p.Data = a.Hidden(), message, data
+	a.h.renderWith(a.w, a.r, status, t, p)
+}
+
+// RenderErrors writes the host's own form again, as Render does, with
+// what is wrong with its fields in Page.Errors: the template marks each
+// field and shows its message beside it (see FieldErrors), and the page
+// opens with focus on the first invalid field. Give the errors in the
+// order of the form's fields; a template may fill in again the values
+// that were right (in data), so that nobody types them twice.
+func (a *Acceptance) RenderErrors(status int, t *template.Template, errs FieldErrors, data any) {
+	p := a.h.page(a.r, "host", a.Invitation)
+	p.Hidden, p.Errors, p.Data = a.Hidden(), errs, data
 	a.h.renderWith(a.w, a.r, status, t, p)
 }
 

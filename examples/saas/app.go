@@ -292,11 +292,12 @@ func (o *outbox) last() mail {
 	return o.mails[len(o.mails)-1]
 }
 
-// serve lists the outbox, newest first. The links are secrets: this panel
-// is a demo's stand-in for the invitee's inbox.
+// serve lists the outbox, newest first: [] before the first mail, never
+// null. The links are secrets: this panel is a demo's stand-in for the
+// invitee's inbox.
 func (o *outbox) serve(w http.ResponseWriter, _ *http.Request) {
 	o.mu.Lock()
-	out := slices.Clone(o.mails)
+	out := append([]mail{}, o.mails...)
 	o.mu.Unlock()
 	slices.Reverse(out)
 	writeJSON(w, out)

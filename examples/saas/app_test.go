@@ -103,3 +103,13 @@ func TestAdminAPINeedsAnAdmin(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, get(accountID, otherEmail), "a user of another account")
 	assert.Equal(t, http.StatusForbidden, get("ACME", adminEmail), "account IDs are compared as strings")
 }
+
+// TestOutboxBeforeTheFirstMail: a fresh server's outbox is an empty list,
+// which the page's script can draw, not null.
+func TestOutboxBeforeTheFirstMail(t *testing.T) {
+	a, _ := startApp(t)
+	rec := httptest.NewRecorder()
+	a.ServeHTTP(rec, httptest.NewRequest("GET", "/demo/outbox", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.JSONEq(t, `[]`, rec.Body.String())
+}

@@ -108,13 +108,15 @@ func (s *session) eval(expression string) string {
 }
 
 // screenshot saves what a person sees, as a test artifact
-// (go test -artifacts keeps them; they are never committed).
+// (go test -artifacts keeps them; they are never committed), and runs
+// axe-core on it: every state the story shows must pass.
 func (s *session) screenshot(name string) {
 	s.t.Helper()
 	png, err := chromedp.Run(s.ctx, chromedp.FullScreenshot(100))
 	require.NoError(s.t, err)
 	s.shot++
 	require.NoError(s.t, os.WriteFile(filepath.Join(s.t.ArtifactDir(), fmt.Sprintf("%02d-%s.png", s.shot, name)), png, 0o644))
+	s.checkA11y(name)
 }
 
 // signIn fills the app's sign-in form, where the browser was sent to it.
@@ -143,7 +145,7 @@ func (s *session) menuItems(email string) string {
 	s.t.Helper()
 	s.do(chromedp.Click(chromedp.CSS(row(email) + ` .menu > button`)))
 	s.waitFor("the menu", `!document.querySelector('`+row(email)+` .menu ul').hidden`)
-	return s.eval(`[...document.querySelectorAll('` + row(email) + ` .menu li button')].map(b => b.textContent).join('|')`)
+	return s.eval(`[...document.querySelectorAll('` + row(email) + ` .menu [role=menuitem]')].map(b => b.textContent).join('|')`)
 }
 
 func (s *session) choose(email, action string) {
@@ -158,15 +160,28 @@ func (s *session) badge(email string) string {
 
 func js(s string) string { b, _ := json.Marshal(s); return string(b) }
 
+// focusedOn is true when focus is on the "•••" of a row: where it must
+// come back after the row's action or dialog.
+func focusedOn(email string) string {
+	return `document.activeElement?.matches('` + row(email) + ` .menu-toggle')`
+}
+
 // TestBrowserStory is the product's story in a real browser: add a user,
 // copy and resend the link, let it expire, send a new invitation, see the
 // old link refused, register and join with the new one, and find the new
-// member Active; a cross-site form post is refused.
+// member Active; a cross-site form post is refused. Each state it shows
+// passes axe-core, at the window's width and, for the main pages, at
+// 320 px too.
 func TestBrowserStory(t *testing.T) {
 	ctx := browser(t)
 	a, base := startApp(t)
 	s := &session{t: t, ctx: ctx}
 	const ada = "ada@example.com"
+
+	// Eve's invitation will expire untouched, for her expired page.
+	_, err := a.svc.Invite(context.Background(), invitations.InviteInput{AccountID: accountID, Email: "eve@example.com", Roles: []string{"Member"}})
+	require.NoError(t, err)
+	eveLink := a.outbox.last().Link
 
 	// Not signed in: the app's sign-in page first.
 	s.do(chromedp.Navigate(base + "/"))
@@ -174,6 +189,7 @@ func TestBrowserStory(t *testing.T) {
 	s.waitFor("the Users page", `document.querySelector('`+row(adminEmail)+`') !== null`)
 	s.waitFor("the groups the account has", `document.querySelectorAll('#add-form input[name=group]').length === 3`)
 	s.screenshot("users")
+	s.narrow("users")
 
 	// Add user: first name, last name, email, groups.
 	s.do(chromedp.Click(chromedp.ID("add-open")),
@@ -197,6 +213,7 @@ func TestBrowserStory(t *testing.T) {
 	assert.True(t, strings.HasPrefix(firstLink, base+"/invitations/accept?token="), firstLink)
 	s.screenshot("link-copied")
 	s.do(chromedp.Click(chromedp.CSS(`#copy-link [data-close]`)))
+	s.waitFor("focus back on Ada's •••", focusedOn(ada))
 	page, err := a.svc.List(context.Background(), invitations.ListQuery{AccountID: accountID, Search: ada})
 	require.NoError(t, err)
 	require.Len(t, page.Invitations, 1)
@@ -205,18 +222,20 @@ func TestBrowserStory(t *testing.T) {
 	// Right after the invite the limits' cooldown holds Resend back: the
 	// menu says until when, without trying.
 	assert.Regexp(t, `^Resend invitation link \(again in \d+ seconds\)\|Copy invitation link\|Edit\|Remove\|History$`, s.menuItems(ada))
-	assert.Equal(t, "true", s.eval(`String(document.querySelector('`+row(ada)+` button[data-action="resend"]').disabled)`))
+	assert.Equal(t, "true", s.eval(`document.querySelector('`+row(ada)+` button[data-action="resend"]').getAttribute('aria-disabled')`))
 	s.screenshot("resend-cooldown")
 	s.eval(`window.clockMoved = false; fetch('/demo/clock', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{"minutes": 1}'})` +
 		`.then(r => { window.clockMoved = r.ok }); 'moving'`)
 	s.waitFor("the demo clock a minute on", `window.clockMoved === true`)
-	s.do(chromedp.Click(chromedp.CSS(`#tabs button.active`))) // the table is drawn again
-	s.waitFor("Resend offered again", `document.querySelector('`+row(ada)+` button[data-action="resend"]')?.disabled === false`)
+	s.do(chromedp.Click(chromedp.CSS(`#tabs [aria-selected=true]`))) // the table is drawn again
+	s.waitFor("Resend offered again", `document.querySelector('`+row(ada)+` button[data-action="resend"]')?.hasAttribute('aria-disabled') === false`)
 
 	// A minute later: the same link again.
 	s.choose(ada, "resend")
 	s.waitFor("the resend confirmation", `document.querySelector('#flash').textContent.startsWith('The invitation link was sent again')`)
+	s.waitFor("focus on Ada's new •••, the table drawn again", focusedOn(ada))
 	assert.Equal(t, firstLink, s.eval(`document.querySelector('#mails a.mail-link').href`), "resend mails the same link")
+	assert.Equal(t, "Open the link sent to "+ada, s.eval(`document.querySelector('#mails a.mail-link').textContent`))
 
 	// Eight days later the link has expired: the menu offers a new invitation, not a resend.
 	s.do(chromedp.Click(chromedp.ID("advance")))
@@ -225,6 +244,7 @@ func TestBrowserStory(t *testing.T) {
 	s.screenshot("expired-menu")
 	s.do(chromedp.Click(chromedp.CSS(row(ada) + ` button[data-action="regenerate"]`)))
 	s.waitFor("the new invitation", `document.querySelector('#flash').textContent.startsWith('A new invitation was sent')`)
+	s.waitFor("focus on Ada's new •••", focusedOn(ada))
 	assert.Equal(t, "Invited", s.badge(ada))
 	newLink := s.eval(`document.querySelector('#mails a.mail-link').href`)
 	assert.NotEqual(t, firstLink, newLink)
@@ -237,10 +257,12 @@ func TestBrowserStory(t *testing.T) {
 		"Resent by grace@acme.test|Delivered by grace@acme.test|New invitation sent by grace@acme.test|Delivered by grace@acme.test", history)
 	s.screenshot("history")
 	s.do(chromedp.Click(chromedp.CSS(`#history [data-close]`)))
+	s.waitFor("focus back on Ada's •••", focusedOn(ada))
 
 	// The old link is dead.
 	s.do(chromedp.Navigate(firstLink))
 	s.waitFor("the invalid page", `document.body.innerText.includes('This invitation link is not valid')`)
+	assert.Equal(t, "Invitation link not valid", s.eval(`document.title`))
 	s.screenshot("old-link")
 
 	// Linus already has a user (of Globex). Grace invites him and copies
@@ -263,8 +285,14 @@ func TestBrowserStory(t *testing.T) {
 	assert.Equal(t, "0", s.eval(`String(document.querySelectorAll('button').length)`), "nothing to press")
 	s.screenshot("copied-link-refused")
 
-	// Signed out, the link asks Linus to sign in, and brings him back.
+	// Signed out, Eve's link says it expired.
 	s.signOut(base)
+	s.do(chromedp.Navigate(eveLink))
+	s.waitFor("the expired page", `document.body.innerText.includes('This invitation has expired')`)
+	assert.Equal(t, "Invitation to join Acme Inc. expired", s.eval(`document.title`))
+	s.screenshot("expired-link")
+
+	// Signed out, the link asks Linus to sign in, and brings him back.
 	s.do(chromedp.Navigate(linusLink))
 	s.waitFor("sign in first", `document.body.innerText.includes('Sign in to join Acme Inc.')`)
 	assert.Equal(t, "0", s.eval(`String(document.querySelectorAll('button').length)`), "no Accept before signing in")
@@ -281,16 +309,31 @@ func TestBrowserStory(t *testing.T) {
 	s.waitFor("the invitation page", `document.body.innerText.includes('Join Acme Inc.')`)
 	assert.Contains(t, s.eval(`document.body.innerText`), "Grace Hopper")
 	assert.Equal(t, "/invitations/accept", s.eval(`location.pathname`))
+	assert.Equal(t, "Invitation to join Acme Inc.", s.eval(`document.title`))
 	s.screenshot("invitation")
+	s.narrow("invitation")
 	s.do(chromedp.Click(chromedp.CSS(`button[value=accept]`)))
 	s.waitFor("the registration form", `document.querySelector('input[name=password]') !== null`)
 	assert.Equal(t, "Ada", s.eval(`document.querySelector('input[name=first_name]').value`))
 	assert.NotContains(t, s.eval(`location.href`), "token=", "no token in the URL after the POST")
-	s.do(chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"),
-		chromedp.Click(chromedp.CSS(`input[name=terms]`)))
+	s.do(chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "correct horse battery"))
 	s.screenshot("register")
+	s.narrow("register")
+
+	// Sent without the terms: the error is tied to its field, focus is
+	// on it, and the password is still there.
 	s.do(chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	s.waitFor("the registration's error", `document.title.startsWith('Error: ')`)
+	s.requireFocus(`#terms`, "autofocus on the field to fix") // once the page is drawn
+	assert.Equal(t, "Accept the terms of service to join.",
+		s.eval(`document.getElementById(document.activeElement.getAttribute('aria-describedby')).textContent`))
+	assert.Equal(t, "true", s.eval(`document.activeElement.getAttribute('aria-invalid')`))
+	assert.Equal(t, "correct horse battery", s.eval(`document.querySelector('input[name=password]').value`), "not typed twice")
+	assert.Equal(t, "Lovelace", s.eval(`document.querySelector('input[name=last_name]').value`))
+	s.screenshot("register-error")
+	s.do(chromedp.Click(chromedp.CSS(`input[name=terms]`)), chromedp.Click(chromedp.CSS(`button[type=submit]`)))
 	s.waitFor("joined", `document.body.innerText.includes('You joined Acme Inc.')`)
+	assert.Equal(t, "You joined Acme Inc.", s.eval(`document.title`))
 	s.screenshot("joined")
 
 	// The Users page shows the new members as Active.

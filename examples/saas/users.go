@@ -124,24 +124,34 @@ func (a *app) registration(w http.ResponseWriter, r *http.Request, acc *invitati
 	if acc.Email != "" {
 		return nil, true
 	}
-	f := registrationForm{First: r.PostForm.Get("first_name"), Last: r.PostForm.Get("last_name")}
+	f := registrationForm{First: r.PostForm.Get("first_name"), Last: r.PostForm.Get("last_name"), Terms: r.PostForm.Get("terms") == "on"}
 	if r.PostForm.Get("step") != "register" {
 		f.First, f.Last, _ = strings.Cut(acc.Invitation.Name, " ")
 		acc.Render(http.StatusOK, registrationPage, "", f)
 		return nil, false
 	}
+	// Every problem at once, each beside its field, in the form's order.
 	password := r.PostForm.Get("password")
-	var problem string
-	switch {
-	case strings.TrimSpace(f.First) == "" || strings.TrimSpace(f.Last) == "":
-		problem = "Please enter your first and last name."
-	case len(password) < 8:
-		problem = "Your password needs at least 8 characters."
-	case r.PostForm.Get("terms") != "on":
-		problem = "Please accept the terms of service."
+	var errs invitationshttp.FieldErrors
+	if strings.TrimSpace(f.First) == "" {
+		errs = append(errs, invitationshttp.FieldError{Field: "first_name", Message: "Enter your first name."})
 	}
-	if problem != "" {
-		acc.Render(http.StatusUnprocessableEntity, registrationPage, problem, f)
+	if strings.TrimSpace(f.Last) == "" {
+		errs = append(errs, invitationshttp.FieldError{Field: "last_name", Message: "Enter your last name."})
+	}
+	if len(password) < 8 {
+		errs = append(errs, invitationshttp.FieldError{Field: "password", Message: "Enter a password of at least 8 characters."})
+	} else {
+		// A good password is filled in again, so that a problem elsewhere
+		// does not make the invitee type it twice (WCAG 3.3.7). It goes
+		// back only to who sent it, on a page nobody caches.
+		f.Password = password
+	}
+	if !f.Terms {
+		errs = append(errs, invitationshttp.FieldError{Field: "terms", Message: "Accept the terms of service to join."})
+	}
+	if len(errs) > 0 {
+		acc.RenderErrors(http.StatusUnprocessableEntity, registrationPage, errs, f)
 		return nil, false
 	}
 	return &newUser{Name: strings.TrimSpace(f.First) + " " + strings.TrimSpace(f.Last), Password: password}, true
@@ -168,26 +178,31 @@ func (a *app) addMember(ctx context.Context, db execer, inv *invitations.Invitat
 
 type signIn struct{ Next, Email, Problem string }
 
-// registrationForm is the registration step's own data (Page.Data).
-type registrationForm struct{ First, Last string }
+// registrationForm is the registration step's own data (Page.Data): what
+// was entered, to fill in again.
+type registrationForm struct {
+	First, Last, Password string
+	Terms                 bool
+}
 
 // style is the invitee-side pages' look, inline under the pages' CSP nonce.
 const style = `body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1f2328;margin:0}
 main{max-width:30rem;margin:4rem auto;background:#fff;border:1px solid #d8dde3;border-radius:8px;padding:2rem}
-form{display:grid;gap:.7rem}label{display:grid;gap:.25rem}input{font:inherit;padding:.45rem .6rem;border:1px solid #8c959f;border-radius:6px}
-label.check{display:flex;gap:.5rem;align-items:center}.problem{color:#b42318}
-button{font:inherit;border-radius:6px;padding:.6rem 1.1rem;border:1px solid #2563eb;background:#2563eb;color:#fff;cursor:pointer}`
+form{display:grid;gap:.9rem}.field{display:grid;gap:.25rem}input{font:inherit;padding:.45rem .6rem;border:1px solid #6e7781;border-radius:6px}
+.check{display:flex;gap:.5rem;align-items:center}.problem{color:#b42318;margin:0}[aria-invalid=true]{border-color:#b42318;box-shadow:0 0 0 1px #b42318}
+button{font:inherit;border-radius:6px;padding:.6rem 1.1rem;border:1px solid #2563eb;background:#2563eb;color:#fff;cursor:pointer}
+@media (max-width:36rem){main{margin:0;border:0;border-radius:0;padding:1.25rem}}`
 
 var signInPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Acme Inc.</title><link rel="stylesheet" href="/app.css"></head>
-<body class="invitee"><main class="card">
+<title>{{if .Problem}}Error: {{end}}Sign in · Acme Inc.</title><link rel="stylesheet" href="/app.css"></head>
+<body class="invitee"><main>
 <h1>Sign in</h1>
-{{with .Problem}}<p class="problem" role="alert">{{.}}</p>{{end}}
-<form method="post" action="/login" class="stack">
+{{with .Problem}}<p class="problem" id="sign-in-problem">{{.}}</p>{{end}}
+<form method="post" action="/login">
 <input type="hidden" name="next" value="{{.Next}}">
-<label>Email <input name="email" type="email" value="{{.Email}}" autocomplete="username" required></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<label>Email <input name="email" type="email" value="{{.Email}}"{{if .Problem}} aria-invalid="true" aria-describedby="sign-in-problem" autofocus{{end}} autocomplete="username" required></label>
+<label>Password <input name="password" type="password"{{if .Problem}} aria-invalid="true" aria-describedby="sign-in-problem"{{end}} autocomplete="current-password" required></label>
 <button class="primary" type="submit">Sign in</button>
 </form>
 <p class="muted">Demo users: grace@acme.test / grace (admin of Acme Inc.), linus@example.com / linus (a user of Globex).</p>
@@ -195,17 +210,23 @@ var signInPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 
 var registrationPage = template.Must(template.New("register").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Create your account · {{.AccountName}}</title><style nonce="{{.Nonce}}">` + style + `</style></head>
+<title>{{if .Errors}}Error: {{end}}Create your account · {{.AccountName}}</title><style nonce="{{.Nonce}}">` + style + `</style></head>
 <body><main>
 <h1>Create your account</h1>
 <p>You are joining <strong>{{.AccountName}}</strong> as <strong>{{.Invitation.Email}}</strong>.</p>
-{{with .Message}}<p class="problem" role="alert">{{.}}</p>{{end}}
-<form method="post" action="{{.Action}}">
+<form method="post" action="{{.Action}}" novalidate>
 {{.Hidden}}<input type="hidden" name="step" value="register">
-<label>First name <input name="first_name" value="{{.Data.First}}" autocomplete="given-name" required></label>
-<label>Last name <input name="last_name" value="{{.Data.Last}}" autocomplete="family-name" required></label>
-<label>Password <input name="password" type="password" minlength="8" autocomplete="new-password" required></label>
-<label class="check"><input name="terms" type="checkbox"> I accept the terms of service</label>
+<div class="field"><label for="first_name">First name</label>
+<input id="first_name" name="first_name" value="{{.Data.First}}" autocomplete="given-name"{{.Errors.Attrs "first_name"}} required>
+{{with .Errors.Message "first_name"}}<p class="problem" id="{{$.Errors.ID "first_name"}}">{{.}}</p>{{end}}</div>
+<div class="field"><label for="last_name">Last name</label>
+<input id="last_name" name="last_name" value="{{.Data.Last}}" autocomplete="family-name"{{.Errors.Attrs "last_name"}} required>
+{{with .Errors.Message "last_name"}}<p class="problem" id="{{$.Errors.ID "last_name"}}">{{.}}</p>{{end}}</div>
+<div class="field"><label for="password">Password (at least 8 characters)</label>
+<input id="password" name="password" type="password" value="{{.Data.Password}}" autocomplete="new-password"{{.Errors.Attrs "password"}} minlength="8" required>
+{{with .Errors.Message "password"}}<p class="problem" id="{{$.Errors.ID "password"}}">{{.}}</p>{{end}}</div>
+<div class="field"><label class="check"><input id="terms" name="terms" type="checkbox"{{if .Data.Terms}} checked{{end}}{{.Errors.Attrs "terms"}} required> I accept the terms of service</label>
+{{with .Errors.Message "terms"}}<p class="problem" id="{{$.Errors.ID "terms"}}">{{.}}</p>{{end}}</div>
 <button type="submit">Create account and join</button>
 </form></main></body></html>`))
 

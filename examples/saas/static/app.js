@@ -1,5 +1,10 @@
 // The Users page. Invitations go through the library's admin API only;
 // /demo/... is the demo's members list, outbox and clock.
+//
+// Keyboard and screen readers: the "•••" menu is a WAI-ARIA menu button
+// (arrow keys, Home, End, Escape; Tab or a click elsewhere closes it);
+// the status filters are tabs; focus goes back where it came from after
+// every dialog and every row action, even when the table is drawn again.
 'use strict';
 
 const api = '/api/accounts/acme/invitations';
@@ -64,6 +69,8 @@ function wait(seconds) {
   return Math.ceil(seconds / 3600) + ' hours';
 }
 
+// flash says what happened, in a live region that is always on the page
+// (one added or shown with its text is not reliably read).
 function flash(text, isError) {
   const el = $('#flash');
   el.textContent = text;
@@ -75,6 +82,19 @@ function el(tag, props, ...children) {
   const node = Object.assign(document.createElement(tag), props || {});
   for (const c of children) node.append(c);
   return node;
+}
+
+function attrs(node, values) {
+  for (const [k, v] of Object.entries(values)) node.setAttribute(k, v);
+  return node;
+}
+
+// rowToggle is the "•••" button of a row as the table shows it now.
+function rowToggle(email) {
+  for (const tr of document.querySelectorAll('#users tbody tr')) {
+    if (tr.dataset.email === email) return tr.querySelector('.menu-toggle');
+  }
+  return null;
 }
 
 async function refresh() {
@@ -97,10 +117,15 @@ async function refresh() {
   for (const inv of page.invitations) {
     if (inv.status !== 'accepted') rows.push(invitationRow(inv)); // accepted: the member row
   }
-  $('#users tbody').replaceChildren(...rows);
+  // Drawing the table again must not drop focus to the page: a focused
+  // row keeps it on its new "•••", a row that left gives it to the table.
+  const body = $('#users tbody');
+  const focused = body.contains(document.activeElement) ? document.activeElement.closest('tr')?.dataset.email : undefined;
+  body.replaceChildren(...rows);
+  if (focused !== undefined) (rowToggle(focused) || $('#users-panel')).focus();
   const n = { ...counts, active: members.length };
   n[''] = n.active + n.pending + n.expired + n.declined + n.revoked;
-  for (const b of document.querySelectorAll('#tabs button')) {
+  for (const b of document.querySelectorAll('#tabs [role=tab]')) {
     b.querySelector('.count').textContent = '(' + n[b.dataset.tab] + ')';
   }
   await Promise.all([refreshOutbox(), refreshClock()]);
@@ -118,47 +143,132 @@ function memberRow(m) {
 }
 
 function invitationRow(inv) {
-  const menu = el('div', { className: 'menu' });
-  {
-    const toggle = el('button', { type: 'button', textContent: '•••', title: 'Actions' });
-    toggle.setAttribute('aria-haspopup', 'menu');
-    const list = el('ul', { hidden: true });
-    list.setAttribute('role', 'menu');
-    for (const action of [...inv.actions, 'history']) {
-      const b = el('button', { type: 'button', textContent: menuLabels[action], className: action === 'revoke' ? 'danger' : '' });
-      b.dataset.action = action;
-      b.addEventListener('click', () => { list.hidden = true; act(action, inv); });
-      list.append(el('li', {}, b));
-    }
-    if (inv.resend_allowed_at) {
-      // The resend cooldown holds it back: say until when, without trying.
-      const held = inv.status === 'expired' ? 'regenerate' : 'resend';
-      const seconds = Math.max(1, Math.ceil((Date.parse(inv.resend_allowed_at) - serverNow) / 1000));
-      const b = el('button', { type: 'button', disabled: true, textContent: menuLabels[held] + ' (again in ' + wait(seconds) + ')' });
-      b.dataset.action = held;
-      list.prepend(el('li', {}, b));
-    }
-    toggle.addEventListener('click', () => {
-      for (const other of document.querySelectorAll('.menu ul')) if (other !== list) other.hidden = true;
-      list.hidden = !list.hidden;
-    });
-    menu.append(toggle, list);
-  }
   const tr = el('tr', {}, el('td', { textContent: inv.name || '' }), el('td', { textContent: inv.email }),
-    el('td', { textContent: inv.roles.join(', ') }), el('td', {}, badge(inv.status)), el('td', {}, menu));
+    el('td', { textContent: inv.roles.join(', ') }), el('td', {}, badge(inv.status)), el('td', {}, actionsMenu(inv)));
   tr.dataset.email = inv.email;
   return tr;
 }
 
+// actionsMenu is a row's "•••" menu button and its menu, built from the
+// invitation's actions (and History).
+function actionsMenu(inv) {
+  const id = 'menu-' + inv.id;
+  const toggle = attrs(el('button', { type: 'button', className: 'menu-toggle', id: id + '-toggle', textContent: '•••' }), {
+    'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': id, 'aria-label': 'Actions for ' + inv.email,
+  });
+  toggle.title = toggle.getAttribute('aria-label');
+  const list = attrs(el('ul', { id, hidden: true }), { role: 'menu', 'aria-labelledby': toggle.id });
+  const item = (action, text, disabled) => {
+    const b = attrs(el('button', { type: 'button', textContent: text, className: action === 'revoke' ? 'danger' : '' }),
+      { role: 'menuitem', tabindex: '-1' });
+    b.dataset.action = action;
+    if (disabled) b.setAttribute('aria-disabled', 'true');
+    list.append(attrs(el('li', {}, b), { role: 'none' }));
+    return b;
+  };
+  if (inv.resend_allowed_at) {
+    // The resend cooldown holds it back: say until when, without trying.
+    // Disabled items stay focusable, so that the arrow keys read them.
+    const held = inv.status === 'expired' ? 'regenerate' : 'resend';
+    const seconds = Math.max(1, Math.ceil((Date.parse(inv.resend_allowed_at) - serverNow) / 1000));
+    item(held, menuLabels[held] + ' (again in ' + wait(seconds) + ')', true);
+  }
+  for (const action of [...inv.actions, 'history']) item(action, menuLabels[action], false);
+  const menu = el('div', { className: 'menu' }, toggle, list);
+
+  toggle.addEventListener('click', () => (list.hidden ? openMenu(menu, 'first') : closeMenu(menu, true)));
+  toggle.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      openMenu(menu, e.key === 'ArrowDown' ? 'first' : 'last');
+    }
+  });
+  list.addEventListener('keydown', (e) => {
+    const items = [...list.querySelectorAll('[role=menuitem]')];
+    const at = items.indexOf(document.activeElement);
+    const move = { ArrowDown: at + 1, ArrowUp: at - 1 + items.length, Home: 0, End: items.length - 1 }[e.key];
+    if (move !== undefined) {
+      e.preventDefault();
+      items[move % items.length].focus();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      closeMenu(menu, true);
+    } else if (e.key === 'Tab' && e.shiftKey) {
+      e.preventDefault();
+      closeMenu(menu, true); // where Shift+Tab goes anyway; Tab leaves, and focusout closes
+    }
+  });
+  list.addEventListener('click', (e) => {
+    const b = e.target.closest('[role=menuitem]');
+    if (!b || b.getAttribute('aria-disabled') === 'true') return;
+    closeMenu(menu, true); // focus on the toggle, not lost while the action runs
+    act(b.dataset.action, inv);
+  });
+  // Focus leaving the menu (Tab, a click elsewhere) closes it.
+  menu.addEventListener('focusout', (e) => {
+    if (!menu.contains(e.relatedTarget)) closeMenu(menu, false);
+  });
+  return menu;
+}
+
+function openMenu(menu, focus) {
+  for (const other of document.querySelectorAll('.menu')) if (other !== menu) closeMenu(other, false);
+  const toggle = menu.querySelector('.menu-toggle');
+  const list = menu.querySelector('[role=menu]');
+  list.hidden = false;
+  toggle.setAttribute('aria-expanded', 'true');
+  placeMenu(menu);
+  const items = list.querySelectorAll('[role=menuitem]');
+  items[focus === 'last' ? items.length - 1 : 0].focus();
+}
+
+function closeMenu(menu, focusToggle) {
+  const toggle = menu.querySelector('.menu-toggle');
+  menu.querySelector('[role=menu]').hidden = true;
+  toggle.setAttribute('aria-expanded', 'false');
+  if (focusToggle) toggle.focus();
+}
+
+// placeMenu puts an open menu under its toggle, right-aligned, inside the
+// window: above the toggle when there is no room below.
+function placeMenu(menu) {
+  const list = menu.querySelector('[role=menu]');
+  const at = menu.querySelector('.menu-toggle').getBoundingClientRect();
+  const width = list.offsetWidth;
+  const height = list.offsetHeight;
+  const left = Math.max(8, Math.min(at.right - width, window.innerWidth - width - 8));
+  const below = at.bottom + 4;
+  list.style.left = left + 'px';
+  list.style.top = (below + height > window.innerHeight && at.top - height - 4 > 0 ? at.top - height - 4 : below) + 'px';
+}
+
+function openMenuNow() {
+  return [...document.querySelectorAll('.menu')].find((m) => !m.querySelector('[role=menu]').hidden);
+}
+
+// openDialog shows a dialog and, when it closes however it closes
+// (a button, Escape), puts focus back on what opened it: returnTo finds
+// it again, since the table may have been drawn again meanwhile.
+function openDialog(dialog, returnTo) {
+  dialog.returnTo = returnTo;
+  dialog.showModal();
+}
+
+function dialogClosed(event) {
+  const target = event.target.returnTo?.();
+  if (target) target.focus();
+}
+
 async function act(action, inv) {
   const path = api + '/' + inv.id;
+  const back = () => rowToggle(inv.email) || $('#users-panel');
   try {
     switch (action) {
       case 'copy_link': {
         const { link } = await call('POST', path + '/link');
         $('#link-value').value = link;
         $('#copy-status').textContent = '';
-        $('#copy-link').showModal();
+        openDialog($('#copy-link'), back);
         return;
       }
       case 'history': {
@@ -169,15 +279,15 @@ async function act(action, inv) {
             new Date(e.at).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) +
             (e.error ? ': ' + e.error : ''),
         })));
-        $('#history').showModal();
+        openDialog($('#history'), back);
         return;
       }
       case 'update_roles':
         editing = inv;
         $('#edit-roles .who').textContent = inv.email;
         for (const box of $('#edit-form').querySelectorAll('input[name=group]')) box.checked = inv.roles.includes(box.value);
-        $('#edit-roles .problem').hidden = true;
-        $('#edit-roles').showModal();
+        clearProblem($('#edit-form'));
+        openDialog($('#edit-roles'), back);
         return;
       case 'resend': await call('POST', path + '/resend'); break;
       case 'regenerate': await call('POST', path + '/regenerate'); break;
@@ -189,6 +299,7 @@ async function act(action, inv) {
     await refresh();
     flash(err.message, true);
   }
+  back().focus();
 }
 
 async function copyLink() {
@@ -206,14 +317,54 @@ function groups(form) {
   return [...form.querySelectorAll('input[name=group]:checked')].map((b) => b.value);
 }
 
+// showProblem says what is wrong in a dialog's form: beside the field it
+// is about and tied to it (aria-invalid, aria-describedby), with focus on
+// that field; or above the buttons, with focus on the message itself, when
+// it is about no field.
+function showProblem(form, text, field) {
+  clearProblem(form);
+  const problem = form.querySelector('.problem');
+  problem.textContent = text;
+  problem.hidden = false;
+  if (!field) {
+    problem.focus();
+    return;
+  }
+  (field.closest('label') || field).after(problem);
+  if (field.matches('fieldset')) {
+    field.setAttribute('aria-describedby', problem.id);
+    for (const box of field.querySelectorAll('input')) attrs(box, { 'aria-invalid': 'true', 'aria-describedby': problem.id });
+    field.querySelector('input').focus();
+    return;
+  }
+  attrs(field, { 'aria-invalid': 'true', 'aria-describedby': problem.id });
+  field.focus();
+}
+
+function clearProblem(form) {
+  const problem = form.querySelector('.problem');
+  problem.hidden = true;
+  form.querySelector('.buttons').before(problem);
+  for (const node of form.querySelectorAll('[aria-invalid], fieldset[aria-describedby]')) {
+    node.removeAttribute('aria-invalid');
+    node.removeAttribute('aria-describedby');
+  }
+}
+
+// problemField is the field of the Add user form a problem is about.
+function problemField(form, problem, pasted) {
+  const field = problem?.code === 'already_invited' ? 'email' : problem?.field;
+  if (field === 'roles') return form.querySelector('fieldset.groups');
+  if (pasted && (field === 'email' || field === 'invitations')) return form.emails;
+  return { email: form.email, name: form.first }[field];
+}
+
 async function addUser(event) {
   event.preventDefault();
   const form = event.target;
-  const problem = form.querySelector('.problem');
   const roles = groups(form);
   if (!roles.length) {
-    problem.textContent = 'Choose at least one group.';
-    problem.hidden = false;
+    showProblem(form, 'Choose at least one group.', form.querySelector('fieldset.groups'));
     return;
   }
   const pasted = form.emails.value.split(/[\s,;]+/).filter(Boolean);
@@ -230,11 +381,11 @@ async function addUser(event) {
     }
     $('#add-user').close();
     form.reset();
+    clearProblem(form);
     await refresh();
     flash(flashAfter, flashError);
   } catch (err) {
-    problem.textContent = err.message;
-    problem.hidden = false;
+    showProblem(form, err.message, problemField(form, err.problem, pasted.length > 0));
   }
 }
 
@@ -258,10 +409,8 @@ async function saveRoles(event) {
   event.preventDefault();
   const form = event.target;
   const roles = groups(form);
-  const problem = form.querySelector('.problem');
   if (!roles.length) {
-    problem.textContent = 'Choose at least one group.';
-    problem.hidden = false;
+    showProblem(form, 'Choose at least one group.', form.querySelector('fieldset.groups'));
     return;
   }
   try {
@@ -270,8 +419,7 @@ async function saveRoles(event) {
     await refresh();
     flash('The groups were saved.');
   } catch (err) {
-    problem.textContent = err.message;
-    problem.hidden = false;
+    showProblem(form, err.message, err.problem?.field === 'roles' ? form.querySelector('fieldset.groups') : null);
   }
 }
 
@@ -280,7 +428,7 @@ async function refreshOutbox() {
   $('#mails').replaceChildren(...mails.map((m) => el('li', {},
     el('div', { className: 'subject', textContent: m.subject }),
     el('div', { className: 'muted', textContent: 'To ' + m.to }),
-    el('a', { href: m.link, textContent: 'Open the link', className: 'mail-link' }))));
+    el('a', { href: m.link, textContent: 'Open the link sent to ' + m.to, className: 'mail-link' }))));
 }
 
 async function refreshClock() {
@@ -300,29 +448,60 @@ async function loadGroups() {
   }
 }
 
+// selectTab shows the rows of a status filter: a tab list whose arrow
+// keys move between the tabs and select them.
+function selectTab(b, focus) {
+  tab = b.dataset.tab;
+  for (const other of document.querySelectorAll('#tabs [role=tab]')) {
+    other.setAttribute('aria-selected', String(other === b));
+    other.tabIndex = other === b ? 0 : -1;
+  }
+  $('#users-panel').setAttribute('aria-labelledby', b.id);
+  if (focus) b.focus();
+  redraw();
+}
+
+// redraw refreshes the page for an event that has no other way to say
+// that it failed.
+function redraw() {
+  refresh().catch((err) => flash(err.message, true));
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   $('#add-open').addEventListener('click', () => {
-    $('#add-user .problem').hidden = true;
-    $('#add-user').showModal();
+    clearProblem($('#add-form'));
+    openDialog($('#add-user'), () => $('#add-open'));
   });
   $('#add-form').addEventListener('submit', addUser);
   $('#edit-form').addEventListener('submit', saveRoles);
   $('#copy-button').addEventListener('click', copyLink);
+  for (const d of document.querySelectorAll('dialog')) d.addEventListener('close', dialogClosed);
   for (const b of document.querySelectorAll('[data-close]')) b.addEventListener('click', () => b.closest('dialog').close());
-  for (const b of document.querySelectorAll('#tabs button')) {
-    b.addEventListener('click', () => {
-      tab = b.dataset.tab;
-      for (const other of document.querySelectorAll('#tabs button')) other.classList.toggle('active', other === b);
-      refresh();
-    });
-  }
-  let typing;
-  $('#search').addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(refresh, 150); });
-  $('#advance').addEventListener('click', async () => {
-    await call('POST', '/demo/clock', { days: 8 });
-    await refresh();
-    flash('The demo clock moved 8 days ahead.');
+  const tabs = [...document.querySelectorAll('#tabs [role=tab]')];
+  for (const b of tabs) b.addEventListener('click', () => selectTab(b, false));
+  $('#tabs').addEventListener('keydown', (e) => {
+    const at = tabs.indexOf(document.activeElement);
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1 + tabs.length, Home: 0, End: tabs.length - 1 }[e.key];
+    if (at < 0 || to === undefined) return;
+    e.preventDefault();
+    selectTab(tabs[to % tabs.length], true);
   });
-  loadGroups();
-  refresh();
+  // An open menu follows its toggle when the page or the table scrolls,
+  // or the window changes size.
+  const follow = () => { const m = openMenuNow(); if (m) placeMenu(m); };
+  document.addEventListener('scroll', follow, true);
+  window.addEventListener('resize', follow);
+  let typing;
+  $('#search').addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(redraw, 150); });
+  $('#advance').addEventListener('click', async () => {
+    try {
+      await call('POST', '/demo/clock', { days: 8 });
+      await refresh();
+      flash('The demo clock moved 8 days ahead.');
+    } catch (err) {
+      flash(err.message, true);
+    }
+  });
+  loadGroups().catch((err) => flash(err.message, true));
+  redraw();
 });
