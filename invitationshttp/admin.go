@@ -300,7 +300,7 @@ type listJSON struct {
 
 func (a *admin) list(w http.ResponseWriter, r *http.Request, account string) {
 	q := r.URL.Query()
-	limit, ok := queryLimit(w, q)
+	limit, ok := queryLimit(w, q, invitations.MaxPageSize)
 	if !ok {
 		return
 	}
@@ -333,7 +333,7 @@ func (a *admin) history(w http.ResponseWriter, r *http.Request, account string) 
 // events serves a page of the account's event feed.
 func (a *admin) events(w http.ResponseWriter, r *http.Request, account string) {
 	q := r.URL.Query()
-	limit, ok := queryLimit(w, q)
+	limit, ok := queryLimit(w, q, invitations.MaxEventPageSize)
 	if !ok {
 		return
 	}
@@ -345,16 +345,19 @@ func (a *admin) events(w http.ResponseWriter, r *http.Request, account string) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-// queryLimit reads the query's limit (0 when absent), or writes the
-// problem of one that is not a whole number.
-func queryLimit(w http.ResponseWriter, q url.Values) (int, bool) {
+// queryLimit reads the query's limit: 0 when absent, and 0 means the
+// Service's default page size. One that is not a whole number from 0 to
+// most is invalid_input, not capped as the Service caps it: the
+// description states the maximum, and a page quietly shorter than asked
+// misleads a client that counts rows to find the last page.
+func queryLimit(w http.ResponseWriter, q url.Values, most int) (int, bool) {
 	raw := q.Get("limit")
 	if raw == "" {
 		return 0, true
 	}
 	limit, err := strconv.Atoi(raw)
-	if err != nil {
-		writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number"}))
+	if err != nil || limit < 0 || limit > most {
+		writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number from 0 to " + strconv.Itoa(most)}))
 		return 0, false
 	}
 	return limit, true
