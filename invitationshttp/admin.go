@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -184,6 +186,10 @@ func (a *admin) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (a *admin) decodeAtMost(w http.ResponseWriter, r *http.Request, v any, maxBody int64) bool {
+	if !isJSON(r.Header.Get("Content-Type")) {
+		writeProblem(w, problemUnsupportedType.problem())
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -204,6 +210,22 @@ func (a *admin) decodeAtMost(w http.ResponseWriter, r *http.Request, v any, maxB
 	}
 	writeProblem(w, problemBadRequest.problem())
 	return false
+}
+
+// isJSON reports whether a request's Content-Type declares the only body
+// the API reads, application/json, with no charset or UTF-8, the only
+// one JSON has (RFC 8259). A missing Content-Type is not JSON: RFC 9110
+// lets the recipient assume application/octet-stream, and a client that
+// omits it would be the only one whose body the description cannot
+// vouch for. A form or text/plain body, which a browser may send across
+// sites without a preflight, is refused before it is read.
+func isJSON(contentType string) bool {
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mediaType != "application/json" {
+		return false
+	}
+	charset, ok := params["charset"]
+	return !ok || strings.EqualFold(charset, "utf-8")
 }
 
 // id parses the {id} of the path, in the canonical form the API writes

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -93,6 +94,9 @@ func (w *world) call(method, path string, body any) (*httptest.ResponseRecorder,
 	}
 	req := httptest.NewRequest(method, path, rd)
 	req.Header.Set("Authorization", "Bearer grace")
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	rec := httptest.NewRecorder()
 	w.admin.ServeHTTP(rec, req)
 	var out map[string]any
@@ -347,6 +351,7 @@ func TestAdminAuthorizesBeforeReadingTheBody(t *testing.T) {
 	body := &countingReader{r: strings.NewReader(`{"email": "ada@example.com", "roles": ["admin"]}`)}
 	req := httptest.NewRequest("POST", "/accounts/globex/invitations", body)
 	req.Header.Set("Authorization", "Bearer grace")
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	w.admin.ServeHTTP(rec, req)
 	requireProblem(t, rec, 403, "forbidden")
@@ -363,6 +368,44 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// TestAdminReadsOnlyJSONBodies: a body is read only when its
+// Content-Type says application/json (a charset, if any, UTF-8); any
+// other, or none, is 415 and nothing is stored.
+func TestAdminReadsOnlyJSONBodies(t *testing.T) {
+	w := newWorld(t)
+	id := w.invite("held@example.com")["id"].(string)
+	bodies := []struct{ method, path, body string }{
+		{"POST", "/accounts/acme/invitations", `{"email":"ada@example.com","roles":["a"]}`},
+		{"POST", "/accounts/acme/invitations/bulk", `{"invitations":[{"email":"ada@example.com","roles":["a"]}]}`},
+		{"PUT", "/accounts/acme/invitations/" + id + "/roles", `{"roles":["viewer"]}`},
+	}
+	send := func(method, path, body, contentType string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer grace")
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		w.admin.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, b := range bodies {
+		for _, ct := range []string{"", "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+			"multipart/form-data; boundary=x", "application/jsonp", "text/json", "application/json; charset=iso-8859-1", "application/json;;"} {
+			requireProblem(t, send(b.method, b.path, b.body, ct), http.StatusUnsupportedMediaType, "unsupported_media_type")
+		}
+	}
+	assert.Equal(t, 1, w.store.Len(), "nothing stored")
+	assert.Equal(t, []string{"admin"}, w.get(id).Roles, "nothing changed")
+
+	for i, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON;Charset=UTF-8"} {
+		body := fmt.Sprintf(`{"email":"u%d@example.com","roles":["a"]}`, i)
+		assert.Equal(t, http.StatusCreated, send("POST", "/accounts/acme/invitations", body, ct).Code, ct)
+	}
+	// A route that reads no body does not look at its Content-Type.
+	assert.Equal(t, http.StatusOK, send("POST", "/accounts/acme/invitations/"+id+"/link", "", "text/plain").Code)
 }
 
 // TestAdminDeliveryFailureIsStillCreated: the invitation was stored; the
@@ -383,6 +426,7 @@ func TestAdminRefusesCrossOriginWrites(t *testing.T) {
 	w := newWorld(t)
 	req := httptest.NewRequest("POST", "/accounts/acme/invitations", strings.NewReader(`{"email":"ada@example.com","roles":["a"]}`))
 	req.Header.Set("Authorization", "Bearer grace")
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	rec := httptest.NewRecorder()
 	w.admin.ServeHTTP(rec, req)

@@ -56,6 +56,7 @@ var (
 	problemForbidden       = problemKind{"forbidden", http.StatusForbidden, "Not allowed for this account"}
 	problemNotFound        = problemKind{"not_found", http.StatusNotFound, "No such invitation"}
 	problemTooLarge        = problemKind{"too_large", http.StatusRequestEntityTooLarge, "The request body is too large"}
+	problemUnsupportedType = problemKind{"unsupported_media_type", http.StatusUnsupportedMediaType, "The request body must be sent as Content-Type: application/json"}
 	problemInvalidInput    = problemKind{"invalid_input", http.StatusUnprocessableEntity, "A field is not valid"}
 	problemAlreadyInvited  = problemKind{"already_invited", http.StatusConflict, "This email already has a pending invitation"}
 	problemAlreadyMember   = problemKind{"already_member", http.StatusConflict, "This email already belongs to the account"}
@@ -71,7 +72,7 @@ var (
 
 // problemKinds lists every kind, for the OpenAPI test.
 var problemKinds = []problemKind{
-	problemBadRequest, problemUnauthenticated, problemForbidden, problemNotFound, problemTooLarge,
+	problemBadRequest, problemUnauthenticated, problemForbidden, problemNotFound, problemTooLarge, problemUnsupportedType,
 	problemInvalidInput, problemAlreadyInvited, problemAlreadyMember, problemExpired, problemNotExpired,
 	problemNotPending, problemConflict, problemLinkRetired, problemRateLimited, problemTooManyPending, problemInternal,
 }
