@@ -100,8 +100,10 @@ var routes = []route{
 // are RFC 9457 problem details with a stable "code". Cross-origin browser
 // requests that change state are refused (http.CrossOriginProtection). Copy
 // link is a POST because it is such a change (Service.CopyLink records it);
-// a method a path does not serve is not_found, as an unknown path. It
-// fails without cfg.Authorize: there is no default-open API.
+// a method a path does not serve is 405 method_not_allowed with an Allow
+// header, an unknown path 404 not_found. A body must be sent as
+// application/json (else 415). It fails without cfg.Authorize: there is
+// no default-open API.
 func NewAdmin(svc *invitations.Service, cfg AdminConfig) (http.Handler, error) {
 	if svc == nil {
 		return nil, fmt.Errorf("invitationshttp: %w: a Service is required", invitations.ErrInvalidInput)
@@ -120,17 +122,46 @@ func NewAdmin(svc *invitations.Service, cfg AdminConfig) (http.Handler, error) {
 		a.mux.HandleFunc(rt.method+" "+rt.path, a.authorized(rt.serve))
 	}
 	a.mux.HandleFunc("GET /openapi.json", serveOpenAPI)
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeProblem(w, problemNotFound.problem())
-	})
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		p := problemForbidden.problem()
 		p.Detail = "cross-origin requests that change state are refused"
 		writeProblem(w, p)
 	}))
-	return cop.Handler(a.mux), nil
+	return cop.Handler(a), nil
 }
+
+// ServeHTTP routes r through the mux, and answers what the mux has no
+// route for as a problem: 405 method_not_allowed with the mux's Allow
+// header when the path is served with other methods, else 404
+// not_found. A catch-all route would hide the 405, which tells a client
+// its method is wrong rather than its path.
+func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := a.mux.Handler(r)
+	if pattern != "" {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status != http.StatusMethodNotAllowed {
+		writeProblem(w, problemNotFound.problem())
+		return
+	}
+	w.Header().Set("Allow", probe.header.Get("Allow"))
+	writeProblem(w, problemMethodNotAllowed.problem())
+}
+
+// headerProbe is a ResponseWriter that keeps the status and the headers
+// of the mux's own answer to an unrouted request, and drops its body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(status int)      { p.status = status }
 
 // authorized runs Authorize before the operation, and before its body is read.
 func (a *admin) authorized(serve func(*admin, http.ResponseWriter, *http.Request, string)) http.HandlerFunc {

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -154,7 +156,9 @@ func TestAdminStory(t *testing.T) {
 
 	assert.NotContains(t, got, "link_copied_at", "the link only went by mail")
 	before := w.get(id)
-	requireProblem(t, first(w.call("GET", base+"/link", nil)), http.StatusNotFound, "not_found")
+	rec = first(w.call("GET", base+"/link", nil))
+	requireProblem(t, rec, http.StatusMethodNotAllowed, "method_not_allowed")
+	assert.Equal(t, "POST", rec.Header().Get("Allow"))
 	assert.Equal(t, before, w.get(id), "a GET never copies")
 
 	w.clock.Advance(time.Minute)
@@ -368,6 +372,85 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// TestAdminWrongMethodIs405: every path of the description, asked with
+// a method no route serves there, is 405 with an Allow header naming the
+// methods that are (as the description lists them, HEAD with GET), before
+// authorization; a method another route serves at that path goes there,
+// and an unknown path is 404.
+func TestAdminWrongMethodIs405(t *testing.T) {
+	w := newWorld(t)
+	rec := httptest.NewRecorder()
+	w.admin.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+	concrete := strings.NewReplacer("{account}", "acme", "{id}", uuid.NewString())
+	served := map[string]map[string]bool{} // concrete path: the methods of every template that matches it
+	for template := range doc.Paths {
+		path := concrete.Replace(template)
+		for other, otherOps := range doc.Paths {
+			if matches(other, path) {
+				if served[path] == nil {
+					served[path] = map[string]bool{}
+				}
+				for m := range otherOps {
+					served[path][strings.ToUpper(m)] = true
+					if m == "get" {
+						served[path]["HEAD"] = true
+					}
+				}
+			}
+		}
+	}
+	require.Len(t, served, len(doc.Paths))
+	authz := w.authz.Load()
+	checked := 0
+	for path, methods := range served {
+		allow := slices.Sorted(maps.Keys(methods))
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if methods[m] {
+				continue
+			}
+			rec, _ := w.call(m, path, nil)
+			requireProblem(t, rec, http.StatusMethodNotAllowed, "method_not_allowed")
+			assert.Equal(t, strings.Join(allow, ", "), rec.Header().Get("Allow"), "%s %s", m, path)
+			checked++
+		}
+	}
+	assert.Greater(t, checked, 50)
+	assert.Equal(t, authz, w.authz.Load(), "a 405 needs no authorization")
+
+	id := uuid.NewString()
+	rec, _ = w.call("PATCH", "/accounts/acme/invitations/"+id, nil)
+	assert.Equal(t, "DELETE, GET, HEAD", rec.Header().Get("Allow"))
+	rec, _ = w.call("GET", "/accounts/acme/invitations/"+id+"/link", nil)
+	assert.Equal(t, "POST", rec.Header().Get("Allow"))
+	for _, path := range []string{"/nowhere", "/accounts/acme", "/accounts/acme/invitations/" + id + "/nothing", "/accounts/acme/invitations/"} {
+		for _, m := range []string{"GET", "PATCH"} {
+			rec, _ := w.call(m, path, nil)
+			requireProblem(t, rec, http.StatusNotFound, "not_found")
+			assert.Empty(t, rec.Header().Get("Allow"))
+		}
+	}
+}
+
+// matches reports whether path fits the description's path template,
+// each {name} standing for one non-empty segment.
+func matches(template, path string) bool {
+	ts, ps := strings.Split(template, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i := range ts {
+		if ts[i] != ps[i] && !(strings.HasPrefix(ts[i], "{") && ps[i] != "") {
+			return false
+		}
+	}
+	return true
 }
 
 // TestAdminReadsOnlyJSONBodies: a body is read only when its
