@@ -31,7 +31,11 @@ func TestAdminHistoryAndEvents(t *testing.T) {
 	}
 	assert.Equal(t, []string{"invited", "delivered", "link_copied"}, kinds)
 	assert.Equal(t, "invite", events[1].(map[string]any)["message"])
-	rec, _ = w.call("GET", "/accounts/acme/invitations/"+id[:35]+"0/history", nil)
+	other := id[:35] + "0"
+	if other == id {
+		other = id[:35] + "1"
+	}
+	rec, _ = w.call("GET", "/accounts/acme/invitations/"+other+"/history", nil)
 	requireProblem(t, rec, http.StatusNotFound, "not_found")
 
 	rec, out = w.call("GET", "/accounts/acme/events?limit=2", nil)
