@@ -2,6 +2,7 @@ package invitationshttp
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -91,21 +92,53 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 	}
 }
 
-// TestOpenAPIDescribesEveryField: the Invitation schema names every field
-// of the library's JSON, so that a new field cannot go undescribed.
+// TestOpenAPIDescribesEveryField: each schema of an answer names exactly
+// the JSON fields of the Go type the API encodes for it, so that a field
+// can neither go undescribed nor be described and never sent.
 func TestOpenAPIDescribesEveryField(t *testing.T) {
 	var doc openAPIDoc
 	require.NoError(t, json.Unmarshal(openAPI, &doc))
-	described := doc.Components.Schemas["Invitation"].Properties
-	typ := reflect.TypeFor[invitations.Invitation]()
-	for i := range typ.NumField() {
-		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		_, ok := described[name]
-		assert.True(t, ok, "the Invitation schema lacks %s", name)
+	for schema, typ := range map[string]reflect.Type{
+		"Invitation":       reflect.TypeFor[invitationJSON](),
+		"InvitationRecord": reflect.TypeFor[invitations.Invitation](),
+		"Delivery":         reflect.TypeFor[invitations.Delivery](),
+		"Event":            reflect.TypeFor[invitations.Event](),
+		"EventPage":        reflect.TypeFor[invitations.EventPage](),
+		"ListPage":         reflect.TypeFor[listJSON](),
+		"BulkResult":       reflect.TypeFor[bulkResult](),
+		"Problem":          reflect.TypeFor[Problem](),
+	} {
+		described := slices.Collect(maps.Keys(doc.Components.Schemas[schema].Properties))
+		assert.ElementsMatch(t, jsonFields(typ), described, "the %s schema and %s", schema, typ)
 	}
+	statuses := slices.Collect(maps.Keys(doc.Components.Schemas["Counts"].Properties))
+	assert.ElementsMatch(t, []string{"pending", "expired", "accepted", "declined", "revoked"}, statuses)
+
+	kinds := []string{string(invitations.MessageInvite), string(invitations.MessageResend), string(invitations.MessageRegenerate), string(invitations.MessageReminder)}
+	assert.Equal(t, kinds, doc.Components.Schemas["Delivery"].Properties["due"].Enum)
+	assert.Equal(t, kinds, doc.Components.Schemas["Event"].Properties["message"].Enum)
+}
+
+// jsonFields lists the names encoding/json gives typ's fields, those of
+// embedded structs included.
+func jsonFields(typ reflect.Type) []string {
+	if typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	var names []string
+	for f := range typ.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported() && !f.Anonymous:
+		case f.Anonymous && name == "":
+			names = append(names, jsonFields(f.Type)...)
+		case name == "":
+			names = append(names, f.Name)
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 func TestOpenAPIServedWithoutAuthorize(t *testing.T) {
