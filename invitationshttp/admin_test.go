@@ -101,6 +101,7 @@ func (w *world) call(method, path string, body any) (*httptest.ResponseRecorder,
 	}
 	rec := httptest.NewRecorder()
 	w.admin.ServeHTTP(rec, req)
+	assert.Equal(w.t, "no-store", rec.Header().Get("Cache-Control"), "every answer of the API, as the description says")
 	var out map[string]any
 	if strings.Contains(rec.Header().Get("Content-Type"), "json") && rec.Body.Len() > 0 {
 		require.NoError(w.t, json.Unmarshal(rec.Body.Bytes(), &out), rec.Body.String())
