@@ -45,6 +45,17 @@ type AdminConfig struct {
 	// A larger body is refused with 413 too_large. A bulk invitation may be
 	// 16 times as large.
 	MaxBodyBytes int64
+	// ServerURL is where clients reach the API, for the servers of the
+	// description at /openapi.json, so that a generated client knows the
+	// mount prefix: an absolute URL ("https://app.example.com/api") or a
+	// path ("/api"). Empty means the path /openapi.json was asked under,
+	// less /openapi.json ("/api" when mounted with http.StripPrefix("/api",
+	// ...)); set it when a proxy in front rewrites paths.
+	ServerURL string
+	// Auth tells generated clients how to authenticate, as the
+	// description's security scheme; the zero value is a bearer token.
+	// It only describes: Authorize decides.
+	Auth Auth
 }
 
 // admin serves the admin API.
@@ -53,6 +64,7 @@ type admin struct {
 	cfg     AdminConfig
 	mux     *http.ServeMux
 	maxBody int64
+	openAPI *description
 }
 
 // route is one operation of the admin API; routes is the table that both
@@ -94,7 +106,8 @@ var routes = []route{
 //	POST   /accounts/{account}/invitations/{id}/regenerate
 //	PUT    /accounts/{account}/invitations/{id}/roles    update roles
 //	DELETE /accounts/{account}/invitations/{id}          revoke
-//	GET    /openapi.json                                 this API, OpenAPI 3.1 (no Authorize)
+//	GET    /openapi.json                                 this API, OpenAPI 3.1 (no Authorize), with
+//	                                                     cfg.ServerURL and cfg.Auth as its servers and security
 //
 // Invitations are the library's JSON plus "status" and "actions"; errors
 // are RFC 9457 problem details with a stable "code". Cross-origin browser
@@ -114,14 +127,18 @@ func NewAdmin(svc *invitations.Service, cfg AdminConfig) (http.Handler, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("invitationshttp: %w: AdminConfig.MaxBodyBytes must not be negative", invitations.ErrInvalidInput)
 	}
-	a := &admin{svc: svc, cfg: cfg, mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes}
+	openAPI, err := describe(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &admin{svc: svc, cfg: cfg, mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes, openAPI: openAPI}
 	if a.maxBody == 0 {
 		a.maxBody = DefaultMaxBodyBytes
 	}
 	for _, rt := range routes {
 		a.mux.HandleFunc(rt.method+" "+rt.path, a.authorized(rt.serve))
 	}
-	a.mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	a.mux.Handle("GET /openapi.json", a.openAPI)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		p := problemForbidden.problem()

@@ -156,3 +156,68 @@ func TestOpenAPIServedWithoutAuthorize(t *testing.T) {
 	assert.JSONEq(t, string(openAPI), rec.Body.String())
 	assert.False(t, called)
 }
+
+// TestOpenAPIServersAndSecurity: the served description tells a generated
+// client where the API is mounted and how to authenticate, as the
+// AdminConfig says, and is otherwise the embedded file.
+func TestOpenAPIServersAndSecurity(t *testing.T) {
+	svc, err := invitations.New(memstore.New(), invitations.MailerFunc(nil), invitations.Config{
+		Secret: []byte("openapi test secret of 32 bytes or more"), AcceptURL: "https://app.example.com/accept",
+	})
+	require.NoError(t, err)
+	allow := func(*http.Request, string) error { return nil }
+	served := func(cfg AdminConfig, mount, path string) map[string]any {
+		t.Helper()
+		cfg.Authorize = allow
+		h, err := NewAdmin(svc, cfg)
+		require.NoError(t, err)
+		if mount != "" {
+			h = http.StripPrefix(mount, h)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		var doc map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+		return doc
+	}
+	serverURL := func(doc map[string]any) any { return doc["servers"].([]any)[0].(map[string]any)["url"] }
+	scheme := func(doc map[string]any) any {
+		return doc["components"].(map[string]any)["securitySchemes"].(map[string]any)["admin"]
+	}
+
+	doc := served(AdminConfig{}, "", "/openapi.json")
+	assert.Equal(t, "/", serverURL(doc))
+	assert.Equal(t, map[string]any{"type": "http", "scheme": "bearer"}, scheme(doc), "the zero Auth is a bearer token")
+	assert.Equal(t, []any{map[string]any{"admin": []any{}}}, doc["security"], "every operation needs it...")
+	assert.Equal(t, []any{}, doc["paths"].(map[string]any)["/openapi.json"].(map[string]any)["get"].(map[string]any)["security"], "...but the description")
+
+	assert.Equal(t, "/api", serverURL(served(AdminConfig{}, "/api", "/api/openapi.json")), "the prefix http.StripPrefix removed")
+	assert.Equal(t, "/a%20b/api", serverURL(served(AdminConfig{}, "/a b/api", "/a%20b/api/openapi.json")))
+	assert.Equal(t, "https://app.example.com/api", serverURL(served(AdminConfig{ServerURL: "https://app.example.com/api"}, "/v1", "/v1/openapi.json")))
+	assert.Equal(t, "/admin-api", serverURL(served(AdminConfig{ServerURL: "/admin-api"}, "", "/openapi.json")))
+
+	doc = served(AdminConfig{Auth: Auth{Scheme: AuthCookie, Name: "session", Description: "sign in first"}}, "", "/openapi.json")
+	assert.Equal(t, map[string]any{"type": "apiKey", "in": "cookie", "name": "session", "description": "sign in first"}, scheme(doc))
+	doc = served(AdminConfig{Auth: Auth{Scheme: AuthHeader, Name: "X-API-Key"}}, "", "/openapi.json")
+	assert.Equal(t, map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key"}, scheme(doc))
+	assert.Equal(t, map[string]any{"type": "http", "scheme": "bearer", "description": "a token"}, scheme(served(AdminConfig{Auth: Auth{Scheme: AuthBearer, Description: "a token"}}, "", "/openapi.json")))
+
+	// Apart from the servers and the scheme, the file as it is.
+	var file map[string]any
+	require.NoError(t, json.Unmarshal(openAPI, &file))
+	delete(file, "servers")
+	delete(file["components"].(map[string]any), "securitySchemes")
+	delete(doc, "servers")
+	delete(doc["components"].(map[string]any), "securitySchemes")
+	assert.Equal(t, file, doc)
+
+	for _, cfg := range []AdminConfig{
+		{Auth: Auth{Scheme: AuthCookie}}, {Auth: Auth{Scheme: AuthHeader}}, {Auth: Auth{Scheme: "basic"}},
+		{ServerURL: "/api?x=1"}, {ServerURL: "/api#top"}, {ServerURL: "//app.example.com/api"}, {ServerURL: "app.example.com:443/api"}, {ServerURL: "%zz"},
+	} {
+		cfg.Authorize = allow
+		_, err := NewAdmin(svc, cfg)
+		assert.ErrorIs(t, err, invitations.ErrInvalidInput, "%+v", cfg)
+	}
+}
