@@ -374,6 +374,12 @@ func (a *admin) list(w http.ResponseWriter, r *http.Request, account string) {
 	if !ok {
 		return
 	}
+	if q.Has("status") && q.Get("status") == "" {
+		// The Service reads "" as every status; the description lists
+		// the statuses, and leaving the parameter out says every one.
+		writeProblem(w, problemFor(&invitations.InputError{Field: "status", Problem: "must be a status, or left out for every status"}))
+		return
+	}
 	page, err := a.svc.List(r.Context(), invitations.ListQuery{
 		AccountID: account, Status: invitations.Status(q.Get("status")), Search: q.Get("search"), After: q.Get("after"), Limit: limit,
 	})
@@ -417,14 +423,15 @@ func (a *admin) events(w http.ResponseWriter, r *http.Request, account string) {
 
 // queryLimit reads the query's limit: 0 when absent, and 0 means the
 // Service's default page size. One that is not a whole number from 0 to
-// most is invalid_input, not capped as the Service caps it: the
-// description states the maximum, and a page quietly shorter than asked
-// misleads a client that counts rows to find the last page.
+// most (an empty one included) is invalid_input, not capped as the
+// Service caps it: the description states the maximum, and a page
+// quietly shorter than asked misleads a client that counts rows to find
+// the last page.
 func queryLimit(w http.ResponseWriter, q url.Values, most int) (int, bool) {
-	raw := q.Get("limit")
-	if raw == "" {
+	if !q.Has("limit") {
 		return 0, true
 	}
+	raw := q.Get("limit")
 	limit, err := strconv.Atoi(raw)
 	if err != nil || limit < 0 || limit > most {
 		writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number from 0 to " + strconv.Itoa(most)}))

@@ -248,13 +248,13 @@ func TestAdminListCountsAndSearch(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, map[string]any{"pending": 1.0, "expired": 3.0, "accepted": 0.0, "declined": 0.0, "revoked": 0.0}, counts)
 
-	for _, q := range []string{"status=bogus", "limit=x", "limit=-1", "limit=501", "limit=600", "after=not-a-cursor", "search=%00"} {
+	for _, q := range []string{"status=bogus", "status=", "limit=x", "limit=", "limit=-1", "limit=501", "limit=600", "after=not-a-cursor", "search=%00"} {
 		p := requireProblem(t, first(w.call("GET", "/accounts/acme/invitations?"+q, nil)), http.StatusUnprocessableEntity, "invalid_input")
 		assert.NotEmpty(t, p["field"], q)
 	}
 	p := requireProblem(t, first(w.call("GET", "/accounts/acme/invitations?limit=501", nil)), http.StatusUnprocessableEntity, "invalid_input")
 	assert.Equal(t, "limit", p["field"], "above the documented maximum: refused, not capped")
-	for _, q := range []string{"limit=0", "limit=500", "limit="} {
+	for _, q := range []string{"limit=0", "limit=500", "search=&after="} {
 		rec, page := w.call("GET", "/accounts/acme/invitations?"+q, nil)
 		require.Equal(t, http.StatusOK, rec.Code, q)
 		assert.Len(t, page["invitations"], 4, "%s: 0 and absent mean the default page size", q)
