@@ -22,6 +22,7 @@ import (
 
 	"github.com/invitekit/invitations"
 	"github.com/invitekit/invitations/invitationshttp"
+	"github.com/invitekit/invitations/invitationshttp/internal/exchanges"
 	"github.com/invitekit/invitations/invitationstest"
 	"github.com/invitekit/invitations/memstore"
 )
@@ -58,7 +59,7 @@ func newWorld(t *testing.T, adjust ...func(*invitations.Config)) *world {
 	var err error
 	w.svc, err = invitations.New(w.store, w.mailer, cfg)
 	require.NoError(t, err)
-	w.admin, err = invitationshttp.NewAdmin(w.svc, invitationshttp.AdminConfig{
+	w.admin = newAdmin(t, w.svc, invitationshttp.AdminConfig{
 		Authorize: func(r *http.Request, account string) error {
 			w.authz.Add(1)
 			switch r.Header.Get("Authorization") {
@@ -75,10 +76,19 @@ func newWorld(t *testing.T, adjust ...func(*invitations.Config)) *world {
 		},
 		InvitedBy: func(*http.Request) string { return "Grace Hopper" },
 	})
-	require.NoError(t, err)
 	w.invitee, err = invitationshttp.NewInvitee(w.svc, invitationshttp.InviteeConfig{SignInURL: "https://app.example.com/login"})
 	require.NoError(t, err)
 	return w
+}
+
+// newAdmin is the admin API of svc as every test sends requests to it:
+// recorded, when the environment asks, for invitationshttp/apitest to
+// check each request and answer against the OpenAPI description.
+func newAdmin(t testing.TB, svc *invitations.Service, cfg invitationshttp.AdminConfig) http.Handler {
+	t.Helper()
+	h, err := invitationshttp.NewAdmin(svc, cfg)
+	require.NoError(t, err)
+	return exchanges.Record(t, h)
 }
 
 // call sends a request to the admin API as Grace and decodes the JSON answer.
@@ -303,8 +313,7 @@ func TestAdminErrors(t *testing.T) {
 	cfg := invitations.Config{Secret: []byte("a completely different secret, 32 bytes+"), AcceptURL: acceptURL, Now: w.clock.Now}
 	rotated, err := invitations.New(w.store, w.mailer, cfg)
 	require.NoError(t, err)
-	api, err := invitationshttp.NewAdmin(rotated, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
-	require.NoError(t, err)
+	api := newAdmin(t, rotated, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
 	for _, path := range []string{list + "/" + id + "/resend", list + "/" + id + "/link"} {
 		rec := httptest.NewRecorder()
 		api.ServeHTTP(rec, httptest.NewRequest("POST", path, nil))
@@ -318,8 +327,7 @@ func TestAdminErrors(t *testing.T) {
 	// Conflict: a store that always loses the compare-and-set.
 	losing, err := invitations.New(conflicting{w.store}, w.mailer, invitations.Config{Secret: secret, AcceptURL: acceptURL, Now: w.clock.Now})
 	require.NoError(t, err)
-	api, err = invitationshttp.NewAdmin(losing, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
-	require.NoError(t, err)
+	api = newAdmin(t, losing, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
 	for _, req := range []*http.Request{httptest.NewRequest("DELETE", list+"/"+id, nil), httptest.NewRequest("POST", list+"/"+id+"/link", nil)} {
 		rec = httptest.NewRecorder()
 		api.ServeHTTP(rec, req)
@@ -329,8 +337,7 @@ func TestAdminErrors(t *testing.T) {
 	// A broken store is a 500 that says nothing of the cause.
 	broken, err := invitations.New(failing{w.store}, w.mailer, invitations.Config{Secret: secret, AcceptURL: acceptURL})
 	require.NoError(t, err)
-	api, err = invitationshttp.NewAdmin(broken, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
-	require.NoError(t, err)
+	api = newAdmin(t, broken, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
 	rec = httptest.NewRecorder()
 	api.ServeHTTP(rec, httptest.NewRequest("GET", list+"/"+id, nil))
 	requireProblem(t, rec, 500, "internal")

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/invitekit/invitations"
+	"github.com/invitekit/invitations/invitationshttp/internal/exchanges"
 	"github.com/invitekit/invitations/memstore"
 )
 
@@ -149,6 +150,7 @@ func TestOpenAPIServedWithoutAuthorize(t *testing.T) {
 	called := false
 	h, err := NewAdmin(svc, AdminConfig{Authorize: func(*http.Request, string) error { called = true; return ErrUnauthenticated }})
 	require.NoError(t, err)
+	h = exchanges.Record(t, h)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
 	assert.Equal(t, http.StatusOK, rec.Code)
@@ -171,6 +173,7 @@ func TestOpenAPIServersAndSecurity(t *testing.T) {
 		cfg.Authorize = allow
 		h, err := NewAdmin(svc, cfg)
 		require.NoError(t, err)
+		h = exchanges.Record(t, h)
 		if mount != "" {
 			h = http.StripPrefix(mount, h)
 		}
