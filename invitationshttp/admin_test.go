@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -89,6 +93,61 @@ func newAdmin(t testing.TB, svc *invitations.Service, cfg invitationshttp.AdminC
 	h, err := invitationshttp.NewAdmin(svc, cfg)
 	require.NoError(t, err)
 	return exchanges.Record(t, h)
+}
+
+// TestAdminTestsRecordTheirHandlers: every admin handler a test of this
+// package builds and keeps is recorded (newAdmin, or exchanges.Record
+// in the same function), so that invitationshttp/apitest checks every
+// request the tests send; a test building its own would go unchecked.
+func TestAdminTestsRecordTheirHandlers(t *testing.T) {
+	files, err := filepath.Glob("*_test.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil || fn.Name.Name == "newAdmin" {
+				continue
+			}
+			records := false
+			var built []ast.Node // NewAdmin calls whose handler is kept
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.CallExpr:
+					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Record" {
+						pkg, ok := sel.X.(*ast.Ident)
+						records = records || ok && pkg.Name == "exchanges"
+					}
+				case *ast.AssignStmt:
+					if len(n.Rhs) == 1 && isNewAdmin(n.Rhs[0]) {
+						if id, ok := n.Lhs[0].(*ast.Ident); !ok || id.Name != "_" {
+							built = append(built, n)
+						}
+					}
+				}
+				return true
+			})
+			for _, n := range built {
+				assert.True(t, records, "%s: %s builds an admin handler without newAdmin", fset.Position(n.Pos()), fn.Name.Name)
+			}
+		}
+	}
+}
+
+func isNewAdmin(e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	switch fun := call.Fun.(type) {
+	case *ast.Ident:
+		return fun.Name == "NewAdmin"
+	case *ast.SelectorExpr:
+		return fun.Sel.Name == "NewAdmin"
+	}
+	return false
 }
 
 // call sends a request to the admin API as Grace and decodes the JSON answer.
