@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +45,17 @@ type AdminConfig struct {
 	// A larger body is refused with 413 too_large. A bulk invitation may be
 	// 16 times as large.
 	MaxBodyBytes int64
+	// ServerURL is where clients reach the API, for the servers of the
+	// description at /openapi.json, so that a generated client knows the
+	// mount prefix: an absolute URL ("https://app.example.com/api") or a
+	// path ("/api"). Empty means the path /openapi.json was asked under,
+	// less /openapi.json ("/api" when mounted with http.StripPrefix("/api",
+	// ...)); set it when a proxy in front rewrites paths.
+	ServerURL string
+	// Auth tells generated clients how to authenticate, as the
+	// description's security scheme; the zero value is a bearer token.
+	// It only describes: Authorize decides.
+	Auth Auth
 }
 
 // admin serves the admin API.
@@ -51,6 +64,7 @@ type admin struct {
 	cfg     AdminConfig
 	mux     *http.ServeMux
 	maxBody int64
+	openAPI *description
 }
 
 // route is one operation of the admin API; routes is the table that both
@@ -92,14 +106,17 @@ var routes = []route{
 //	POST   /accounts/{account}/invitations/{id}/regenerate
 //	PUT    /accounts/{account}/invitations/{id}/roles    update roles
 //	DELETE /accounts/{account}/invitations/{id}          revoke
-//	GET    /openapi.json                                 this API, OpenAPI 3.1 (no Authorize)
+//	GET    /openapi.json                                 this API, OpenAPI 3.1 (no Authorize), with
+//	                                                     cfg.ServerURL and cfg.Auth as its servers and security
 //
 // Invitations are the library's JSON plus "status" and "actions"; errors
 // are RFC 9457 problem details with a stable "code". Cross-origin browser
 // requests that change state are refused (http.CrossOriginProtection). Copy
 // link is a POST because it is such a change (Service.CopyLink records it);
-// a method a path does not serve is not_found, as an unknown path. It
-// fails without cfg.Authorize: there is no default-open API.
+// a method a path does not serve is 405 method_not_allowed with an Allow
+// header, an unknown path 404 not_found. A body must be sent as
+// application/json (else 415). It fails without cfg.Authorize: there is
+// no default-open API.
 func NewAdmin(svc *invitations.Service, cfg AdminConfig) (http.Handler, error) {
 	if svc == nil {
 		return nil, fmt.Errorf("invitationshttp: %w: a Service is required", invitations.ErrInvalidInput)
@@ -110,25 +127,58 @@ func NewAdmin(svc *invitations.Service, cfg AdminConfig) (http.Handler, error) {
 	if cfg.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("invitationshttp: %w: AdminConfig.MaxBodyBytes must not be negative", invitations.ErrInvalidInput)
 	}
-	a := &admin{svc: svc, cfg: cfg, mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes}
+	openAPI, err := describe(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &admin{svc: svc, cfg: cfg, mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes, openAPI: openAPI}
 	if a.maxBody == 0 {
 		a.maxBody = DefaultMaxBodyBytes
 	}
 	for _, rt := range routes {
 		a.mux.HandleFunc(rt.method+" "+rt.path, a.authorized(rt.serve))
 	}
-	a.mux.HandleFunc("GET /openapi.json", serveOpenAPI)
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeProblem(w, problemNotFound.problem())
-	})
+	a.mux.Handle("GET /openapi.json", a.openAPI)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		p := problemForbidden.problem()
 		p.Detail = "cross-origin requests that change state are refused"
 		writeProblem(w, p)
 	}))
-	return cop.Handler(a.mux), nil
+	return cop.Handler(a), nil
 }
+
+// ServeHTTP routes r through the mux, and answers what the mux has no
+// route for as a problem: 405 method_not_allowed with the mux's Allow
+// header when the path is served with other methods, else 404
+// not_found. A catch-all route would hide the 405, which tells a client
+// its method is wrong rather than its path.
+func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := a.mux.Handler(r)
+	if pattern != "" {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status != http.StatusMethodNotAllowed {
+		writeProblem(w, problemNotFound.problem())
+		return
+	}
+	w.Header().Set("Allow", probe.header.Get("Allow"))
+	writeProblem(w, problemMethodNotAllowed.problem())
+}
+
+// headerProbe is a ResponseWriter that keeps the status and the headers
+// of the mux's own answer to an unrouted request, and drops its body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(status int)      { p.status = status }
 
 // authorized runs Authorize before the operation, and before its body is read.
 func (a *admin) authorized(serve func(*admin, http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
@@ -184,6 +234,10 @@ func (a *admin) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (a *admin) decodeAtMost(w http.ResponseWriter, r *http.Request, v any, maxBody int64) bool {
+	if !isJSON(r.Header.Get("Content-Type")) {
+		writeProblem(w, problemUnsupportedType.problem())
+		return false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -204,6 +258,22 @@ func (a *admin) decodeAtMost(w http.ResponseWriter, r *http.Request, v any, maxB
 	}
 	writeProblem(w, problemBadRequest.problem())
 	return false
+}
+
+// isJSON reports whether a request's Content-Type declares the only body
+// the API reads, application/json, with no charset or UTF-8, the only
+// one JSON has (RFC 8259). A missing Content-Type is not JSON: RFC 9110
+// lets the recipient assume application/octet-stream, and a client that
+// omits it would be the only one whose body the description cannot
+// vouch for. A form or text/plain body, which a browser may send across
+// sites without a preflight, is refused before it is read.
+func isJSON(contentType string) bool {
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mediaType != "application/json" {
+		return false
+	}
+	charset, ok := params["charset"]
+	return !ok || strings.EqualFold(charset, "utf-8")
 }
 
 // id parses the {id} of the path, in the canonical form the API writes
@@ -300,8 +370,14 @@ type listJSON struct {
 
 func (a *admin) list(w http.ResponseWriter, r *http.Request, account string) {
 	q := r.URL.Query()
-	limit, ok := queryLimit(w, q)
+	limit, ok := queryLimit(w, q, invitations.MaxPageSize)
 	if !ok {
+		return
+	}
+	if q.Has("status") && q.Get("status") == "" {
+		// The Service reads "" as every status; the description lists
+		// the statuses, and leaving the parameter out says every one.
+		writeProblem(w, problemFor(&invitations.InputError{Field: "status", Problem: "must be a status, or left out for every status"}))
 		return
 	}
 	page, err := a.svc.List(r.Context(), invitations.ListQuery{
@@ -333,7 +409,7 @@ func (a *admin) history(w http.ResponseWriter, r *http.Request, account string) 
 // events serves a page of the account's event feed.
 func (a *admin) events(w http.ResponseWriter, r *http.Request, account string) {
 	q := r.URL.Query()
-	limit, ok := queryLimit(w, q)
+	limit, ok := queryLimit(w, q, invitations.MaxEventPageSize)
 	if !ok {
 		return
 	}
@@ -345,16 +421,20 @@ func (a *admin) events(w http.ResponseWriter, r *http.Request, account string) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-// queryLimit reads the query's limit (0 when absent), or writes the
-// problem of one that is not a whole number.
-func queryLimit(w http.ResponseWriter, q url.Values) (int, bool) {
-	raw := q.Get("limit")
-	if raw == "" {
+// queryLimit reads the query's limit: 0 when absent, and 0 means the
+// Service's default page size. One that is not a whole number from 0 to
+// most (an empty one included) is invalid_input, not capped as the
+// Service caps it: the description states the maximum, and a page
+// quietly shorter than asked misleads a client that counts rows to find
+// the last page.
+func queryLimit(w http.ResponseWriter, q url.Values, most int) (int, bool) {
+	if !q.Has("limit") {
 		return 0, true
 	}
+	raw := q.Get("limit")
 	limit, err := strconv.Atoi(raw)
-	if err != nil {
-		writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number"}))
+	if err != nil || limit < 0 || limit > most {
+		writeProblem(w, problemFor(&invitations.InputError{Field: "limit", Problem: "must be a whole number from 0 to " + strconv.Itoa(most)}))
 		return 0, false
 	}
 	return limit, true

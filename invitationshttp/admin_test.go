@@ -5,9 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +26,7 @@ import (
 
 	"github.com/invitekit/invitations"
 	"github.com/invitekit/invitations/invitationshttp"
+	"github.com/invitekit/invitations/invitationshttp/internal/exchanges"
 	"github.com/invitekit/invitations/invitationstest"
 	"github.com/invitekit/invitations/memstore"
 )
@@ -55,7 +63,7 @@ func newWorld(t *testing.T, adjust ...func(*invitations.Config)) *world {
 	var err error
 	w.svc, err = invitations.New(w.store, w.mailer, cfg)
 	require.NoError(t, err)
-	w.admin, err = invitationshttp.NewAdmin(w.svc, invitationshttp.AdminConfig{
+	w.admin = newAdmin(t, w.svc, invitationshttp.AdminConfig{
 		Authorize: func(r *http.Request, account string) error {
 			w.authz.Add(1)
 			switch r.Header.Get("Authorization") {
@@ -72,10 +80,74 @@ func newWorld(t *testing.T, adjust ...func(*invitations.Config)) *world {
 		},
 		InvitedBy: func(*http.Request) string { return "Grace Hopper" },
 	})
-	require.NoError(t, err)
 	w.invitee, err = invitationshttp.NewInvitee(w.svc, invitationshttp.InviteeConfig{SignInURL: "https://app.example.com/login"})
 	require.NoError(t, err)
 	return w
+}
+
+// newAdmin is the admin API of svc as every test sends requests to it:
+// recorded, when the environment asks, for invitationshttp/apitest to
+// check each request and answer against the OpenAPI description.
+func newAdmin(t testing.TB, svc *invitations.Service, cfg invitationshttp.AdminConfig) http.Handler {
+	t.Helper()
+	h, err := invitationshttp.NewAdmin(svc, cfg)
+	require.NoError(t, err)
+	return exchanges.Record(t, h)
+}
+
+// TestAdminTestsRecordTheirHandlers: every admin handler a test of this
+// package builds and keeps is recorded (newAdmin, or exchanges.Record
+// in the same function), so that invitationshttp/apitest checks every
+// request the tests send; a test building its own would go unchecked.
+func TestAdminTestsRecordTheirHandlers(t *testing.T) {
+	files, err := filepath.Glob("*_test.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil || fn.Name.Name == "newAdmin" {
+				continue
+			}
+			records := false
+			var built []ast.Node // NewAdmin calls whose handler is kept
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.CallExpr:
+					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Record" {
+						pkg, ok := sel.X.(*ast.Ident)
+						records = records || ok && pkg.Name == "exchanges"
+					}
+				case *ast.AssignStmt:
+					if len(n.Rhs) == 1 && isNewAdmin(n.Rhs[0]) {
+						if id, ok := n.Lhs[0].(*ast.Ident); !ok || id.Name != "_" {
+							built = append(built, n)
+						}
+					}
+				}
+				return true
+			})
+			for _, n := range built {
+				assert.True(t, records, "%s: %s builds an admin handler without newAdmin", fset.Position(n.Pos()), fn.Name.Name)
+			}
+		}
+	}
+}
+
+func isNewAdmin(e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	switch fun := call.Fun.(type) {
+	case *ast.Ident:
+		return fun.Name == "NewAdmin"
+	case *ast.SelectorExpr:
+		return fun.Sel.Name == "NewAdmin"
+	}
+	return false
 }
 
 // call sends a request to the admin API as Grace and decodes the JSON answer.
@@ -93,8 +165,12 @@ func (w *world) call(method, path string, body any) (*httptest.ResponseRecorder,
 	}
 	req := httptest.NewRequest(method, path, rd)
 	req.Header.Set("Authorization", "Bearer grace")
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	rec := httptest.NewRecorder()
 	w.admin.ServeHTTP(rec, req)
+	assert.Equal(w.t, "no-store", rec.Header().Get("Cache-Control"), "every answer of the API, as the description says")
 	var out map[string]any
 	if strings.Contains(rec.Header().Get("Content-Type"), "json") && rec.Body.Len() > 0 {
 		require.NoError(w.t, json.Unmarshal(rec.Body.Bytes(), &out), rec.Body.String())
@@ -150,7 +226,9 @@ func TestAdminStory(t *testing.T) {
 
 	assert.NotContains(t, got, "link_copied_at", "the link only went by mail")
 	before := w.get(id)
-	requireProblem(t, first(w.call("GET", base+"/link", nil)), http.StatusNotFound, "not_found")
+	rec = first(w.call("GET", base+"/link", nil))
+	requireProblem(t, rec, http.StatusMethodNotAllowed, "method_not_allowed")
+	assert.Equal(t, "POST", rec.Header().Get("Allow"))
 	assert.Equal(t, before, w.get(id), "a GET never copies")
 
 	w.clock.Advance(time.Minute)
@@ -239,9 +317,16 @@ func TestAdminListCountsAndSearch(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, map[string]any{"pending": 1.0, "expired": 3.0, "accepted": 0.0, "declined": 0.0, "revoked": 0.0}, counts)
 
-	for _, q := range []string{"status=bogus", "limit=x", "limit=-1", "after=not-a-cursor", "search=%00"} {
+	for _, q := range []string{"status=bogus", "status=", "limit=x", "limit=", "limit=-1", "limit=501", "limit=600", "after=not-a-cursor", "search=%00"} {
 		p := requireProblem(t, first(w.call("GET", "/accounts/acme/invitations?"+q, nil)), http.StatusUnprocessableEntity, "invalid_input")
 		assert.NotEmpty(t, p["field"], q)
+	}
+	p := requireProblem(t, first(w.call("GET", "/accounts/acme/invitations?limit=501", nil)), http.StatusUnprocessableEntity, "invalid_input")
+	assert.Equal(t, "limit", p["field"], "above the documented maximum: refused, not capped")
+	for _, q := range []string{"limit=0", "limit=500", "search=&after="} {
+		rec, page := w.call("GET", "/accounts/acme/invitations?"+q, nil)
+		require.Equal(t, http.StatusOK, rec.Code, q)
+		assert.Len(t, page["invitations"], 4, "%s: 0 and absent mean the default page size", q)
 	}
 }
 
@@ -287,8 +372,7 @@ func TestAdminErrors(t *testing.T) {
 	cfg := invitations.Config{Secret: []byte("a completely different secret, 32 bytes+"), AcceptURL: acceptURL, Now: w.clock.Now}
 	rotated, err := invitations.New(w.store, w.mailer, cfg)
 	require.NoError(t, err)
-	api, err := invitationshttp.NewAdmin(rotated, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
-	require.NoError(t, err)
+	api := newAdmin(t, rotated, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
 	for _, path := range []string{list + "/" + id + "/resend", list + "/" + id + "/link"} {
 		rec := httptest.NewRecorder()
 		api.ServeHTTP(rec, httptest.NewRequest("POST", path, nil))
@@ -302,8 +386,7 @@ func TestAdminErrors(t *testing.T) {
 	// Conflict: a store that always loses the compare-and-set.
 	losing, err := invitations.New(conflicting{w.store}, w.mailer, invitations.Config{Secret: secret, AcceptURL: acceptURL, Now: w.clock.Now})
 	require.NoError(t, err)
-	api, err = invitationshttp.NewAdmin(losing, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
-	require.NoError(t, err)
+	api = newAdmin(t, losing, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
 	for _, req := range []*http.Request{httptest.NewRequest("DELETE", list+"/"+id, nil), httptest.NewRequest("POST", list+"/"+id+"/link", nil)} {
 		rec = httptest.NewRecorder()
 		api.ServeHTTP(rec, req)
@@ -313,8 +396,7 @@ func TestAdminErrors(t *testing.T) {
 	// A broken store is a 500 that says nothing of the cause.
 	broken, err := invitations.New(failing{w.store}, w.mailer, invitations.Config{Secret: secret, AcceptURL: acceptURL})
 	require.NoError(t, err)
-	api, err = invitationshttp.NewAdmin(broken, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
-	require.NoError(t, err)
+	api = newAdmin(t, broken, invitationshttp.AdminConfig{Authorize: func(*http.Request, string) error { return nil }})
 	rec = httptest.NewRecorder()
 	api.ServeHTTP(rec, httptest.NewRequest("GET", list+"/"+id, nil))
 	requireProblem(t, rec, 500, "internal")
@@ -340,6 +422,7 @@ func TestAdminAuthorizesBeforeReadingTheBody(t *testing.T) {
 	body := &countingReader{r: strings.NewReader(`{"email": "ada@example.com", "roles": ["admin"]}`)}
 	req := httptest.NewRequest("POST", "/accounts/globex/invitations", body)
 	req.Header.Set("Authorization", "Bearer grace")
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	w.admin.ServeHTTP(rec, req)
 	requireProblem(t, rec, 403, "forbidden")
@@ -356,6 +439,123 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// TestAdminWrongMethodIs405: every path of the description, asked with
+// a method no route serves there, is 405 with an Allow header naming the
+// methods that are (as the description lists them, HEAD with GET), before
+// authorization; a method another route serves at that path goes there,
+// and an unknown path is 404.
+func TestAdminWrongMethodIs405(t *testing.T) {
+	w := newWorld(t)
+	rec := httptest.NewRecorder()
+	w.admin.ServeHTTP(rec, httptest.NewRequest("GET", "/openapi.json", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+	concrete := strings.NewReplacer("{account}", "acme", "{id}", uuid.NewString())
+	served := map[string]map[string]bool{} // concrete path: the methods of every template that matches it
+	for template := range doc.Paths {
+		path := concrete.Replace(template)
+		for other, otherOps := range doc.Paths {
+			if matches(other, path) {
+				if served[path] == nil {
+					served[path] = map[string]bool{}
+				}
+				for m := range otherOps {
+					served[path][strings.ToUpper(m)] = true
+					if m == "get" {
+						served[path]["HEAD"] = true
+					}
+				}
+			}
+		}
+	}
+	require.Len(t, served, len(doc.Paths))
+	authz := w.authz.Load()
+	checked := 0
+	for path, methods := range served {
+		allow := slices.Sorted(maps.Keys(methods))
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if methods[m] {
+				continue
+			}
+			rec, _ := w.call(m, path, nil)
+			requireProblem(t, rec, http.StatusMethodNotAllowed, "method_not_allowed")
+			assert.Equal(t, strings.Join(allow, ", "), rec.Header().Get("Allow"), "%s %s", m, path)
+			checked++
+		}
+	}
+	assert.Greater(t, checked, 50)
+	assert.Equal(t, authz, w.authz.Load(), "a 405 needs no authorization")
+
+	id := uuid.NewString()
+	rec, _ = w.call("PATCH", "/accounts/acme/invitations/"+id, nil)
+	assert.Equal(t, "DELETE, GET, HEAD", rec.Header().Get("Allow"))
+	rec, _ = w.call("GET", "/accounts/acme/invitations/"+id+"/link", nil)
+	assert.Equal(t, "POST", rec.Header().Get("Allow"))
+	for _, path := range []string{"/nowhere", "/accounts/acme", "/accounts/acme/invitations/" + id + "/nothing", "/accounts/acme/invitations/"} {
+		for _, m := range []string{"GET", "PATCH"} {
+			rec, _ := w.call(m, path, nil)
+			requireProblem(t, rec, http.StatusNotFound, "not_found")
+			assert.Empty(t, rec.Header().Get("Allow"))
+		}
+	}
+}
+
+// matches reports whether path fits the description's path template,
+// each {name} standing for one non-empty segment.
+func matches(template, path string) bool {
+	ts, ps := strings.Split(template, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i := range ts {
+		if ts[i] != ps[i] && !(strings.HasPrefix(ts[i], "{") && ps[i] != "") {
+			return false
+		}
+	}
+	return true
+}
+
+// TestAdminReadsOnlyJSONBodies: a body is read only when its
+// Content-Type says application/json (a charset, if any, UTF-8); any
+// other, or none, is 415 and nothing is stored.
+func TestAdminReadsOnlyJSONBodies(t *testing.T) {
+	w := newWorld(t)
+	id := w.invite("held@example.com")["id"].(string)
+	bodies := []struct{ method, path, body string }{
+		{"POST", "/accounts/acme/invitations", `{"email":"ada@example.com","roles":["a"]}`},
+		{"POST", "/accounts/acme/invitations/bulk", `{"invitations":[{"email":"ada@example.com","roles":["a"]}]}`},
+		{"PUT", "/accounts/acme/invitations/" + id + "/roles", `{"roles":["viewer"]}`},
+	}
+	send := func(method, path, body, contentType string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer grace")
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		w.admin.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, b := range bodies {
+		for _, ct := range []string{"", "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+			"multipart/form-data; boundary=x", "application/jsonp", "text/json", "application/json; charset=iso-8859-1", "application/json;;"} {
+			requireProblem(t, send(b.method, b.path, b.body, ct), http.StatusUnsupportedMediaType, "unsupported_media_type")
+		}
+	}
+	assert.Equal(t, 1, w.store.Len(), "nothing stored")
+	assert.Equal(t, []string{"admin"}, w.get(id).Roles, "nothing changed")
+
+	for i, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON;Charset=UTF-8"} {
+		body := fmt.Sprintf(`{"email":"u%d@example.com","roles":["a"]}`, i)
+		assert.Equal(t, http.StatusCreated, send("POST", "/accounts/acme/invitations", body, ct).Code, ct)
+	}
+	// A route that reads no body does not look at its Content-Type.
+	assert.Equal(t, http.StatusOK, send("POST", "/accounts/acme/invitations/"+id+"/link", "", "text/plain").Code)
 }
 
 // TestAdminDeliveryFailureIsStillCreated: the invitation was stored; the
@@ -376,6 +576,7 @@ func TestAdminRefusesCrossOriginWrites(t *testing.T) {
 	w := newWorld(t)
 	req := httptest.NewRequest("POST", "/accounts/acme/invitations", strings.NewReader(`{"email":"ada@example.com","roles":["a"]}`))
 	req.Header.Set("Authorization", "Bearer grace")
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	rec := httptest.NewRecorder()
 	w.admin.ServeHTTP(rec, req)

@@ -31,7 +31,11 @@ func TestAdminHistoryAndEvents(t *testing.T) {
 	}
 	assert.Equal(t, []string{"invited", "delivered", "link_copied"}, kinds)
 	assert.Equal(t, "invite", events[1].(map[string]any)["message"])
-	rec, _ = w.call("GET", "/accounts/acme/invitations/"+id[:35]+"0/history", nil)
+	other := id[:35] + "0"
+	if other == id {
+		other = id[:35] + "1"
+	}
+	rec, _ = w.call("GET", "/accounts/acme/invitations/"+other+"/history", nil)
 	requireProblem(t, rec, http.StatusNotFound, "not_found")
 
 	rec, out = w.call("GET", "/accounts/acme/events?limit=2", nil)
@@ -41,6 +45,14 @@ func TestAdminHistoryAndEvents(t *testing.T) {
 	rec, out = w.call("GET", "/accounts/acme/events?after="+next, nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Len(t, out["events"], 1)
-	rec, _ = w.call("GET", "/accounts/acme/events?limit=x", nil)
-	requireProblem(t, rec, http.StatusUnprocessableEntity, "invalid_input")
+	for _, q := range []string{"limit=x", "limit=-1", "limit=1001"} {
+		rec, _ = w.call("GET", "/accounts/acme/events?"+q, nil)
+		p := requireProblem(t, rec, http.StatusUnprocessableEntity, "invalid_input")
+		assert.Equal(t, "limit", p["field"], q)
+	}
+	for _, q := range []string{"limit=0", "limit=1000"} {
+		rec, out = w.call("GET", "/accounts/acme/events?"+q, nil)
+		require.Equal(t, http.StatusOK, rec.Code, q)
+		assert.Len(t, out["events"], 3, q)
+	}
 }

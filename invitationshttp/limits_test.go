@@ -80,10 +80,9 @@ func TestAdminResendCooldownUnderConcurrentPosts(t *testing.T) {
 		Secret: secret, AcceptURL: acceptURL, Now: clock.Now, Limits: invitations.Limits{ResendCooldown: time.Hour},
 	})
 	require.NoError(t, err)
-	api, err := invitationshttp.NewAdmin(svc, invitationshttp.AdminConfig{
+	api := newAdmin(t, svc, invitationshttp.AdminConfig{
 		Authorize: func(*http.Request, string) error { return nil },
 	})
-	require.NoError(t, err)
 	post := func(path, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("POST", path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

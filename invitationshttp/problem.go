@@ -51,27 +51,29 @@ type problemKind struct {
 // The problems the admin API can return. Every one is listed in
 // openapi.json; a test keeps the two in step.
 var (
-	problemBadRequest      = problemKind{"bad_request", http.StatusBadRequest, "The request body is not valid JSON of the expected shape"}
-	problemUnauthenticated = problemKind{"unauthenticated", http.StatusUnauthorized, "Authentication is required"}
-	problemForbidden       = problemKind{"forbidden", http.StatusForbidden, "Not allowed for this account"}
-	problemNotFound        = problemKind{"not_found", http.StatusNotFound, "No such invitation"}
-	problemTooLarge        = problemKind{"too_large", http.StatusRequestEntityTooLarge, "The request body is too large"}
-	problemInvalidInput    = problemKind{"invalid_input", http.StatusUnprocessableEntity, "A field is not valid"}
-	problemAlreadyInvited  = problemKind{"already_invited", http.StatusConflict, "This email already has a pending invitation"}
-	problemAlreadyMember   = problemKind{"already_member", http.StatusConflict, "This email already belongs to the account"}
-	problemExpired         = problemKind{"invitation_expired", http.StatusConflict, "The invitation has expired: send a new invitation instead"}
-	problemNotExpired      = problemKind{"not_expired", http.StatusConflict, "The invitation has not expired: resend it or copy its link instead"}
-	problemNotPending      = problemKind{"not_pending", http.StatusConflict, "The invitation was already accepted, declined or removed"}
-	problemConflict        = problemKind{"conflict", http.StatusConflict, "The invitation changed meanwhile; try again"}
-	problemLinkRetired     = problemKind{"link_retired", http.StatusConflict, "The link was issued under a retired secret: send a new invitation instead"}
-	problemRateLimited     = problemKind{"rate_limited", http.StatusTooManyRequests, "Too many invitation emails for now: try again later"}
-	problemTooManyPending  = problemKind{"too_many_pending", http.StatusTooManyRequests, "The account has too many pending invitations: remove some, or wait for answers"}
-	problemInternal        = problemKind{"internal", http.StatusInternalServerError, "Something went wrong on our side"}
+	problemBadRequest       = problemKind{"bad_request", http.StatusBadRequest, "The request body is not valid JSON of the expected shape"}
+	problemUnauthenticated  = problemKind{"unauthenticated", http.StatusUnauthorized, "Authentication is required"}
+	problemForbidden        = problemKind{"forbidden", http.StatusForbidden, "Not allowed for this account"}
+	problemNotFound         = problemKind{"not_found", http.StatusNotFound, "No such invitation"}
+	problemMethodNotAllowed = problemKind{"method_not_allowed", http.StatusMethodNotAllowed, "This path does not serve this method: see the Allow header"}
+	problemTooLarge         = problemKind{"too_large", http.StatusRequestEntityTooLarge, "The request body is too large"}
+	problemUnsupportedType  = problemKind{"unsupported_media_type", http.StatusUnsupportedMediaType, "The request body must be sent as Content-Type: application/json"}
+	problemInvalidInput     = problemKind{"invalid_input", http.StatusUnprocessableEntity, "A field is not valid"}
+	problemAlreadyInvited   = problemKind{"already_invited", http.StatusConflict, "This email already has a pending invitation"}
+	problemAlreadyMember    = problemKind{"already_member", http.StatusConflict, "This email already belongs to the account"}
+	problemExpired          = problemKind{"invitation_expired", http.StatusConflict, "The invitation has expired: send a new invitation instead"}
+	problemNotExpired       = problemKind{"not_expired", http.StatusConflict, "The invitation has not expired: resend it or copy its link instead"}
+	problemNotPending       = problemKind{"not_pending", http.StatusConflict, "The invitation was already accepted, declined or removed"}
+	problemConflict         = problemKind{"conflict", http.StatusConflict, "The invitation changed meanwhile; try again"}
+	problemLinkRetired      = problemKind{"link_retired", http.StatusConflict, "The link was issued under a retired secret: send a new invitation instead"}
+	problemRateLimited      = problemKind{"rate_limited", http.StatusTooManyRequests, "Too many invitation emails for now: try again later"}
+	problemTooManyPending   = problemKind{"too_many_pending", http.StatusTooManyRequests, "The account has too many pending invitations: remove some, or wait for answers"}
+	problemInternal         = problemKind{"internal", http.StatusInternalServerError, "Something went wrong on our side"}
 )
 
 // problemKinds lists every kind, for the OpenAPI test.
 var problemKinds = []problemKind{
-	problemBadRequest, problemUnauthenticated, problemForbidden, problemNotFound, problemTooLarge,
+	problemBadRequest, problemUnauthenticated, problemForbidden, problemNotFound, problemMethodNotAllowed, problemTooLarge, problemUnsupportedType,
 	problemInvalidInput, problemAlreadyInvited, problemAlreadyMember, problemExpired, problemNotExpired,
 	problemNotPending, problemConflict, problemLinkRetired, problemRateLimited, problemTooManyPending, problemInternal,
 }
