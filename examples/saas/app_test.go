@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -112,4 +113,25 @@ func TestOutboxBeforeTheFirstMail(t *testing.T) {
 	a.ServeHTTP(rec, httptest.NewRequest("GET", "/demo/outbox", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.JSONEq(t, `[]`, rec.Body.String())
+}
+
+// TestAdminAPIDescribesTheDemo: the API's OpenAPI document tells a
+// generated client where the API is mounted and that it authenticates
+// with the demo's session cookie.
+func TestAdminAPIDescribesTheDemo(t *testing.T) {
+	a, _ := startApp(t)
+	rec := httptest.NewRecorder()
+	a.ServeHTTP(rec, httptest.NewRequest("GET", "/api/openapi.json", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	var doc struct {
+		Servers    []struct{ URL string } `json:"servers"`
+		Components struct {
+			SecuritySchemes map[string]map[string]string `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+	require.Len(t, doc.Servers, 1)
+	assert.Equal(t, "/api", doc.Servers[0].URL)
+	assert.Equal(t, map[string]string{"type": "apiKey", "in": "cookie", "name": sessionCookie},
+		doc.Components.SecuritySchemes["admin"])
 }

@@ -33,6 +33,9 @@ func (a *app) wire(ctx context.Context, cfg config) error {
 			return err
 		},
 		InvitedBy: func(r *http.Request) string { user, _ := a.signedIn(r); return user.Name },
+		// The page calls the API with the session cookie it signed in
+		// with; /api/openapi.json says so to generated clients.
+		Auth: invitationshttp.Auth{Scheme: invitationshttp.AuthCookie, Name: sessionCookie},
 	})
 	invitee, errInvitee := invitationshttp.NewInvitee(svc, invitationshttp.InviteeConfig{
 		SignInURL: "/login", UserExists: a.userExists, Accept: a.registerThen(a.join),
