@@ -364,9 +364,7 @@ func TestEventsMigrationKeepsRows(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s, db := b.newStore(t)
-			svc, err := invitations.New(s, invitations.MailerFunc(func(context.Context, invitations.Message) error { return nil }),
-				invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept"})
-			require.NoError(t, err)
+			svc := quietService(t, s)
 			inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}})
 			require.NoError(t, err)
 			before, err := s.Get(ctx, "acme", inv.ID)
@@ -394,6 +392,15 @@ func TestEventsMigrationKeepsRows(t *testing.T) {
 			assert.Equal(t, []invitations.EventKind{invitations.EventRevoked}, eventKinds(history))
 		})
 	}
+}
+
+// quietService is a Service on s whose mail goes nowhere.
+func quietService(t *testing.T, s *sqlstore.Store) *invitations.Service {
+	t.Helper()
+	svc, err := invitations.New(s, invitations.MailerFunc(func(context.Context, invitations.Message) error { return nil }),
+		invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept"})
+	require.NoError(t, err)
+	return svc
 }
 
 // undo010 takes the schema back to migration 009.
@@ -425,9 +432,7 @@ func TestEventWritesMigrationKeepsHistory(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s, db := b.newStore(t)
-			svc, err := invitations.New(s, invitations.MailerFunc(func(context.Context, invitations.Message) error { return nil }),
-				invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept"})
-			require.NoError(t, err)
+			svc := quietService(t, s)
 			ada, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Roles: []string{"admin"}})
 			require.NoError(t, err)
 			_, err = svc.Revoke(ctx, "acme", ada.ID)

@@ -78,9 +78,7 @@ func TestLinkCopiedMigrationKeepsRows(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s, db := b.newStore(t)
-			svc, err := invitations.New(s, invitations.MailerFunc(func(context.Context, invitations.Message) error { return nil }),
-				invitations.Config{Secret: secret, AcceptURL: "https://app.example.com/accept"})
-			require.NoError(t, err)
+			svc := quietService(t, s)
 			inv, err := svc.Invite(ctx, invitations.InviteInput{AccountID: "acme", Email: "ada@example.com", Name: "Ada", Roles: []string{"admin"},
 				Metadata: map[string]string{"locale": "de"}})
 			require.NoError(t, err)
