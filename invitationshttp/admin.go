@@ -48,7 +48,8 @@ type AdminConfig struct {
 	// ServerURL is where clients reach the API, for the servers of the
 	// description at /openapi.json, so that a generated client knows the
 	// mount prefix: an absolute URL ("https://app.example.com/api") or a
-	// path ("/api"). Empty means the path /openapi.json was asked under,
+	// path from the root ("/api"), without credentials (the description is
+	// served to anyone). Empty means the path /openapi.json was asked under,
 	// less /openapi.json ("/api" when mounted with http.StripPrefix("/api",
 	// ...)); set it when a proxy in front rewrites paths.
 	ServerURL string

@@ -58,8 +58,8 @@ func (a Auth) securityScheme() (map[string]string, error) {
 	case "", AuthBearer:
 		s["type"], s["scheme"] = "http", "bearer"
 	case AuthCookie, AuthHeader:
-		if a.Name == "" {
-			return nil, fmt.Errorf("invitationshttp: %w: AdminConfig.Auth.Name is required for the %s scheme", invitations.ErrInvalidInput, a.Scheme)
+		if !isToken(a.Name) {
+			return nil, fmt.Errorf("invitationshttp: %w: AdminConfig.Auth.Name must name the %s (letters, digits and !#$%%&'*+-.^_`|~)", invitations.ErrInvalidInput, a.Scheme)
 		}
 		s["type"], s["in"], s["name"] = "apiKey", string(a.Scheme), a.Name
 	default:
@@ -88,8 +88,11 @@ func describe(cfg AdminConfig) (*description, error) {
 	}
 	if cfg.ServerURL != "" {
 		u, err := url.Parse(cfg.ServerURL)
-		if err != nil || u.RawQuery != "" || u.Fragment != "" || (u.Scheme == "") != (u.Host == "") || u.Opaque != "" {
-			return nil, fmt.Errorf("invitationshttp: %w: AdminConfig.ServerURL must be an absolute URL or a path, without query or fragment", invitations.ErrInvalidInput)
+		// Published to anyone who reads the description: no credentials
+		// in it, and a path that starts at the root.
+		if err != nil || u.RawQuery != "" || u.Fragment != "" || (u.Scheme == "") != (u.Host == "") || u.Opaque != "" ||
+			u.User != nil || strings.ContainsAny(cfg.ServerURL, " \t\r\n") || (u.Scheme == "" && !strings.HasPrefix(u.Path, "/")) {
+			return nil, fmt.Errorf("invitationshttp: %w: AdminConfig.ServerURL must be an absolute URL or a path from the root, without credentials, query or fragment", invitations.ErrInvalidInput)
 		}
 	}
 	var doc map[string]json.RawMessage
@@ -151,4 +154,16 @@ func (d *description) server(r *http.Request) string {
 		return "/"
 	}
 	return prefix
+}
+
+// isToken tells whether s is an HTTP token (RFC 9110), as header and
+// cookie names are.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -218,6 +218,10 @@ func TestOpenAPIServersAndSecurity(t *testing.T) {
 	for _, cfg := range []AdminConfig{
 		{Auth: Auth{Scheme: AuthCookie}}, {Auth: Auth{Scheme: AuthHeader}}, {Auth: Auth{Scheme: "basic"}},
 		{ServerURL: "/api?x=1"}, {ServerURL: "/api#top"}, {ServerURL: "//app.example.com/api"}, {ServerURL: "app.example.com:443/api"}, {ServerURL: "%zz"},
+		// Published without authentication: no credentials; a path from
+		// the root, without spaces.
+		{ServerURL: "https://user:secret@app.example.com/api"}, {ServerURL: "api"}, {ServerURL: "../x"}, {ServerURL: "/a b"},
+		{Auth: Auth{Scheme: AuthHeader, Name: "X-Key\r\nSet-Cookie: a=b"}}, {Auth: Auth{Scheme: AuthCookie, Name: "my session"}},
 	} {
 		cfg.Authorize = allow
 		_, err := NewAdmin(svc, cfg)

@@ -9,7 +9,7 @@
 // pass its Dialect. Create the schema with Store.Migrate, or apply the files
 // of Migrations with your own migration tool. Every call is one statement
 // but CreateMany (two per 400 rows), DeleteEnded (a transaction of two
-// per batch), RecordMails (two) and LockAccount (a transaction around its
+// per batch on PostgreSQL, of one on SQLite), RecordMails (two) and LockAccount (a transaction around its
 // function); a change stores its event in its own statement (PostgreSQL:
 // a data-modifying CTE; SQLite: a trigger of migration 010). A lost
 // compare-and-set or a duplicate pending invitation costs one more read
@@ -567,9 +567,11 @@ func (s *Store) purgeBatch() int {
 // DeleteEnded implements invitations.Store in batches (500 rows on SQLite,
 // 2,000 on PostgreSQL), each a transaction of two statements: one found
 // by an index (migration 006) that deletes the rows and returns their
-// IDs, one that deletes their history off its (invitation_id, seq)
-// index. The second statement reads anew (READ COMMITTED), so that an
-// event committed for a row while the first waited for its lock goes too.
+// IDs, and on PostgreSQL one that deletes their history off its
+// (invitation_id, seq) index (on SQLite a trigger of migration 010 does,
+// within the first). The second statement reads anew (READ COMMITTED), so
+// that an event committed for a row while the first waited for its lock
+// goes too.
 // Other writers wait for one batch at most, never for the whole purge. On a Store from WithTx every batch runs in the caller's
 // transaction, and its locks are held until that ends.
 func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error) {
@@ -581,7 +583,10 @@ func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time
 		for {
 			began := time.Now()
 			var n int
-			s.warm(ctx, step.query, s.q.events.deleteEvents)
+			s.warm(ctx, step.query)
+			if s.dialect == Postgres {
+				s.warm(ctx, s.q.events.deleteEvents)
+			}
 			err := s.atomically(ctx, "delete ended", nil, func(st *Store) error {
 				rows, err := st.query(ctx, step.query, s.dialect.timeValue(step.cutoff), s.purgeBatch())
 				if err != nil {
