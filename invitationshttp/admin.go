@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -155,6 +156,13 @@ func NewAdmin(svc *invitations.Service, cfg AdminConfig) (http.Handler, error) {
 // not_found. A catch-all route would hide the 405, which tells a client
 // its method is wrong rather than its path.
 func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// ServeMux would redirect a path with "//", "." or ".." to its clean
+	// form, an HTML answer whose Location forgets the mount prefix: no
+	// API path is written that way, so it is not found.
+	if p := r.URL.Path; p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/") {
+		writeProblem(w, problemNotFound.problem())
+		return
+	}
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
 		a.mux.ServeHTTP(w, r)

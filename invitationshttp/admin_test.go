@@ -637,3 +637,17 @@ func FuzzAdminBodies(f *testing.F) {
 		}
 	})
 }
+
+// TestAdminUncleanPathIsNotFound: a path written with "//", "." or ".."
+// is 404 like any path no route serves, not ServeMux's HTML redirect to
+// a Location without the mount prefix.
+func TestAdminUncleanPathIsNotFound(t *testing.T) {
+	w := newWorld(t)
+	for _, target := range []string{"http://app.test//accounts/acme/invitations", "http://app.test/accounts/acme/./invitations",
+		"http://app.test/accounts/globex/../acme/invitations", "http://app.test/openapi.json/."} {
+		rec := httptest.NewRecorder()
+		w.admin.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		requireProblem(t, rec, http.StatusNotFound, "not_found")
+		assert.Empty(t, rec.Header().Get("Location"), target)
+	}
+}
