@@ -87,7 +87,9 @@ func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 		// (migration 010).
 		e.history = "SELECT e.event, e.key_id FROM " + table + " AS i, json_each('[' || i.event_seqs || ']') AS j, " +
 			events + " AS e WHERE i.id = " + p(1) + " AND i.account_id = " + p(2) + " AND e.seq = j.value ORDER BY e.seq"
-		e.feed = "SELECT seq, event, key_id FROM " + events + " WHERE seq > " + p(1) + " ORDER BY seq LIMIT " + p(2)
+		// A placeholder (migration 010) has no account: the feed of
+		// every account skips it, and no account's feed meets it.
+		e.feed = "SELECT seq, event, key_id FROM " + events + " WHERE seq > " + p(1) + " AND account_id <> '' ORDER BY seq LIMIT " + p(2)
 		e.accountFeed = "SELECT seq, event, key_id FROM " + events + " WHERE account_id = " + p(1) +
 			" AND seq > " + p(2) + " ORDER BY seq LIMIT " + p(3)
 	}
@@ -213,8 +215,10 @@ var errBadPosition = fmt.Errorf("sqlstore: list events: %w: not a position of th
 // from WithTx does not wait: its own transaction, once it has written,
 // holds back every event after it until it ends.
 //
-// On SQLite, whose writers take turns, the order of the AUTOINCREMENT seq
-// is the order of commits, and a position is that number.
+// On SQLite, whose writers take turns, the order of seq is the order of
+// commits, and a position is that number: a new event's is one past the
+// highest in the table, whose row a purge never deletes (migration 010
+// leaves a placeholder), so no position handed out comes back.
 func (s *Store) ListEvents(ctx context.Context, f invitations.EventFilter) ([]invitations.Event, string, error) {
 	var txid uint64
 	var seq int64

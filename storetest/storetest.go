@@ -72,6 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) invitations.Store) {
 		{"EventsStoredWithTheirChange", testEventsWithChange},
 		{"EventsFeedPagesInOrder", testEventsFeed},
 		{"EventsDeletedWithTheirInvitation", testEventsPurged},
+		{"EventsPositionOutlivesPurge", testEventsPositionOutlivesPurge},
 		{"EventsFeedMissesNothingUnderConcurrency", testEventsConcurrent},
 	}
 	for _, tc := range tests {

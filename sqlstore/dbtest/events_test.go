@@ -214,11 +214,13 @@ func connString(t *testing.T, db *sql.DB) string {
 	return withSearchPath(servers.PostgresDSN(t), schema)
 }
 
-// storedEvents counts the rows of the events table.
+// storedEvents counts the events stored.
 func storedEvents(t *testing.T, db *sql.DB) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_events").Scan(&n))
+	// A placeholder, which keeps SQLite's newest position after a
+	// purge, has no account.
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM invitations_events WHERE account_id <> ''").Scan(&n))
 	return n
 }
 
@@ -355,6 +357,34 @@ func TestPurgeDeletesHistory(t *testing.T) {
 	}
 }
 
+// TestPurgeKeepsOnePlaceholder (SQLite): a purge that deletes the newest
+// event leaves one placeholder row in its place, and the next such purge
+// replaces it rather than piling them up.
+func TestPurgeKeepsOnePlaceholder(t *testing.T) {
+	ctx := context.Background()
+	s, db := sqliteBackend.newStore(t)
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	placeholders := func() (n int, top bool) {
+		require.NoError(t, db.QueryRow("SELECT count(*), coalesce(max(seq) = (SELECT max(seq) FROM invitations_events), 0) "+
+			"FROM invitations_events WHERE account_id = ''").Scan(&n, &top))
+		return n, top
+	}
+	for i := range 3 {
+		id := uuid.Must(uuid.NewV7())
+		inv := &invitations.Invitation{ID: id, AccountID: "acme", Email: fmt.Sprintf("u%d@example.com", i), Roles: []string{"member"},
+			State: invitations.StatusRevoked, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(time.Hour), RevokedAt: now, Version: 1,
+			Token: invitations.TokenMaterial{KeyID: "k1", Nonce: id[:], Hash: append(id[:], id[:]...)}}
+		require.NoError(t, s.Create(ctx, inv, &invitations.Event{ID: uuid.Must(uuid.NewV7()), Kind: invitations.EventRevoked, At: now, Invitation: *inv}))
+		n, err := s.DeleteEnded(ctx, now.Add(time.Second), now.Add(-time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		count, top := placeholders()
+		assert.Equal(t, 1, count, "round %d", i)
+		assert.True(t, top, "the placeholder holds the newest position")
+		assert.Zero(t, storedEvents(t, db))
+	}
+}
+
 // TestEventsMigrationKeepsRows: migration 009 adds the events table to a
 // database that already holds invitations: they are kept as they were,
 // with no history, and their next change records one.
@@ -413,7 +443,14 @@ func undo010(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
 			"ALTER TABLE invitations DROP COLUMN new_event_id", "ALTER TABLE invitations DROP COLUMN new_event_kind",
 			"ALTER TABLE invitations DROP COLUMN new_event_at", "ALTER TABLE invitations DROP COLUMN new_event",
 			"ALTER TABLE invitations DROP COLUMN event_seqs",
-			"CREATE INDEX invitations_events_invitation_idx ON invitations_events (invitation_id, seq)"}
+			// The events table of 009, with its AUTOINCREMENT counter.
+			`CREATE TABLE events_009 (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, account_id TEXT NOT NULL,
+				invitation_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL, key_id TEXT NOT NULL DEFAULT '', event TEXT NOT NULL)`,
+			"INSERT INTO events_009 SELECT * FROM invitations_events WHERE account_id <> ''",
+			"DROP TABLE invitations_events",
+			"ALTER TABLE events_009 RENAME TO invitations_events",
+			"CREATE INDEX invitations_events_invitation_idx ON invitations_events (invitation_id, seq)",
+			"CREATE INDEX invitations_events_account_idx ON invitations_events (account_id, seq)"}
 	}
 	for _, stmt := range append(undo, "DELETE FROM invitations_migrations WHERE version = 10") {
 		_, err := db.Exec(stmt)
@@ -442,11 +479,10 @@ func TestEventWritesMigrationKeepsHistory(t *testing.T) {
 			page, err := svc.Events(ctx, invitations.EventQuery{})
 			require.NoError(t, err)
 			require.Len(t, page.Events, len(before))
-			// The newest event goes, as a purge would take it.
+			// Back to 009, whose purge then takes the newest event.
+			undo010(t, db, b.dialect)
 			_, err = db.ExecContext(ctx, "DELETE FROM invitations_events WHERE id = "+paramOf(b.dialect)(1), before[len(before)-1].ID.String())
 			require.NoError(t, err)
-
-			undo010(t, db, b.dialect)
 			require.NoError(t, s.Migrate(ctx))
 
 			history, err := svc.History(ctx, "acme", ada.ID)

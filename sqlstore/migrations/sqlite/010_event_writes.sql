@@ -24,12 +24,17 @@ UPDATE invitations SET event_seqs =
     WHERE id IN (SELECT invitation_id FROM invitations_events);
 
 -- The history without its unique index on the event ID (the Service
--- makes each ID a fresh version 7 UUID; no query reads by it) nor the
--- index on the invitation. SQLite cannot drop a column's UNIQUE, so the
--- table is rebuilt; its AUTOINCREMENT counter goes with it, so that no
--- position already handed out comes back.
+-- makes each ID a fresh version 7 UUID; no query reads by it), without
+-- the index on the invitation, and without AUTOINCREMENT, whose counter
+-- was one more page written with every event. A new row's position is
+-- one past the highest in the table, so the row of the highest position
+-- is never deleted: when a purge takes the newest event, its row stays
+-- as a placeholder (every column empty; the feeds skip it), so that no
+-- position already handed out comes back. SQLite cannot drop a column's
+-- UNIQUE, so the table is rebuilt; a counter above the highest row (its
+-- event purged) becomes a placeholder.
 CREATE TABLE invitations_events_010 (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
     account_id TEXT NOT NULL,
     invitation_id TEXT NOT NULL,
@@ -40,9 +45,9 @@ CREATE TABLE invitations_events_010 (
 );
 INSERT INTO invitations_events_010 (seq, id, account_id, invitation_id, kind, at, key_id, event)
     SELECT seq, id, account_id, invitation_id, kind, at, key_id, event FROM invitations_events;
-DELETE FROM sqlite_sequence WHERE name = 'invitations_events_010';
-INSERT INTO sqlite_sequence (name, seq)
-    SELECT 'invitations_events_010', seq FROM sqlite_sequence WHERE name = 'invitations_events';
+INSERT INTO invitations_events_010 (seq, id, account_id, invitation_id, kind, at, key_id, event)
+    SELECT seq, '', '', '', '', 0, '', '' FROM sqlite_sequence
+    WHERE name = 'invitations_events' AND seq > (SELECT coalesce(max(seq), 0) FROM invitations_events);
 DROP TABLE invitations_events;
 ALTER TABLE invitations_events_010 RENAME TO invitations_events;
 CREATE INDEX invitations_events_account_idx ON invitations_events (account_id, seq);
@@ -70,5 +75,11 @@ END;
 CREATE TRIGGER invitations_history_on_delete AFTER DELETE ON invitations
 WHEN OLD.event_seqs IS NOT NULL
 BEGIN
-    DELETE FROM invitations_events WHERE seq IN (SELECT value FROM json_each('[' || OLD.event_seqs || ']'));
+    DELETE FROM invitations_events
+        WHERE account_id = '' AND seq < (SELECT max(seq) FROM invitations_events);
+    UPDATE invitations_events SET id = '', account_id = '', invitation_id = '', kind = '', at = 0, key_id = '', event = ''
+        WHERE seq = (SELECT max(seq) FROM invitations_events)
+        AND seq IN (SELECT value FROM json_each('[' || OLD.event_seqs || ']'));
+    DELETE FROM invitations_events
+        WHERE seq IN (SELECT value FROM json_each('[' || OLD.event_seqs || ']')) AND account_id <> '';
 END;
