@@ -326,15 +326,12 @@ func TestPurgeDeletesHistory(t *testing.T) {
 			var invs []*invitations.Invitation
 			var evs []*invitations.Event
 			for i := range ended + 10 {
-				id := uuid.Must(uuid.NewV7())
-				inv := &invitations.Invitation{ID: id, AccountID: "acme", Email: fmt.Sprintf("u%d@example.com", i), Roles: []string{"member"},
-					State: invitations.StatusRevoked, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(time.Hour), RevokedAt: now, Version: 1,
-					Token: invitations.TokenMaterial{KeyID: "k1", Nonce: id[:], Hash: append(id[:], id[:]...)}}
+				inv, ev := revokedWithEvent(now, i)
 				if i >= ended {
 					inv.State, inv.RevokedAt = invitations.StatusPending, time.Time{}
+					ev.Kind, ev.Invitation = invitations.EventInvited, *inv.Clone()
 				}
-				invs = append(invs, inv)
-				evs = append(evs, &invitations.Event{ID: uuid.Must(uuid.NewV7()), Kind: invitations.EventRevoked, At: now, Invitation: *inv.Clone()})
+				invs, evs = append(invs, inv), append(evs, ev)
 			}
 			errs, err := s.CreateMany(ctx, invs, evs)
 			require.NoError(t, err)
@@ -357,6 +354,16 @@ func TestPurgeDeletesHistory(t *testing.T) {
 	}
 }
 
+// revokedWithEvent is the i-th invitation of account acme, revoked at
+// now, and the event that records it.
+func revokedWithEvent(now time.Time, i int) (*invitations.Invitation, *invitations.Event) {
+	id := uuid.Must(uuid.NewV7())
+	inv := &invitations.Invitation{ID: id, AccountID: "acme", Email: fmt.Sprintf("u%d@example.com", i), Roles: []string{"member"},
+		State: invitations.StatusRevoked, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(time.Hour), RevokedAt: now, Version: 1,
+		Token: invitations.TokenMaterial{KeyID: "k1", Nonce: id[:], Hash: append(id[:], id[:]...)}}
+	return inv, &invitations.Event{ID: uuid.Must(uuid.NewV7()), Kind: invitations.EventRevoked, At: now, Invitation: *inv.Clone()}
+}
+
 // TestPurgeKeepsOnePlaceholder (SQLite): a purge that deletes the newest
 // event leaves one placeholder row in its place, and the next such purge
 // replaces it rather than piling them up.
@@ -370,11 +377,8 @@ func TestPurgeKeepsOnePlaceholder(t *testing.T) {
 		return n, top
 	}
 	for i := range 3 {
-		id := uuid.Must(uuid.NewV7())
-		inv := &invitations.Invitation{ID: id, AccountID: "acme", Email: fmt.Sprintf("u%d@example.com", i), Roles: []string{"member"},
-			State: invitations.StatusRevoked, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(time.Hour), RevokedAt: now, Version: 1,
-			Token: invitations.TokenMaterial{KeyID: "k1", Nonce: id[:], Hash: append(id[:], id[:]...)}}
-		require.NoError(t, s.Create(ctx, inv, &invitations.Event{ID: uuid.Must(uuid.NewV7()), Kind: invitations.EventRevoked, At: now, Invitation: *inv}))
+		inv, ev := revokedWithEvent(now, i)
+		require.NoError(t, s.Create(ctx, inv, ev))
 		n, err := s.DeleteEnded(ctx, now.Add(time.Second), now.Add(-time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"io/fs"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,30 +51,22 @@ func expectMigrationStart(mock sqlmock.Sqlmock) {
 func TestMigrateFailedCommit(t *testing.T) {
 	s, mock := mockStore(t, sqlstore.Postgres)
 	expectMigrationStart(mock)
-	mock.ExpectExec(q("CREATE TABLE invitations")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(1, "001_create_invitations.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("ALTER TABLE invitations")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(2, "002_delivery.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("-- Search by email prefix")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(3, "003_search_count.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("-- Reminders")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(4, "004_reminders.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("-- Limits")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(5, "005_limits.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("-- Purge")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(6, "006_purge.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("-- Copied links")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(7, "007_link_copied.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("-- Claimed attempts")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(8, "008_claimed.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("-- History")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(9, "009_events.sql").WillReturnResult(sqlmock.NewResult(1, 1))
-	mock.ExpectExec(q("-- History writes")).WillReturnResult(sqlmock.NewResult(0, 0))
-	mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(10, "010_event_writes.sql").WillReturnResult(sqlmock.NewResult(1, 1))
+	// Every file runs as one statement, then is recorded.
+	files, err := fs.Glob(sqlstore.Migrations(sqlstore.Postgres), "*.sql")
+	require.NoError(t, err)
+	for _, name := range files {
+		body, err := fs.ReadFile(sqlstore.Migrations(sqlstore.Postgres), name)
+		require.NoError(t, err)
+		firstLine, _, _ := strings.Cut(string(body), "\n")
+		version, err := strconv.Atoi(name[:3])
+		require.NoError(t, err)
+		mock.ExpectExec(q(strings.Join(strings.Fields(firstLine), " "))).WillReturnResult(sqlmock.NewResult(0, 0))
+		mock.ExpectExec(q("INSERT INTO invitations_migrations")).WithArgs(version, name).WillReturnResult(sqlmock.NewResult(1, 1))
+	}
 	commitErr := errors.New("could not serialize access")
 	mock.ExpectExec(q("COMMIT")).WillReturnError(commitErr)
 
-	err := s.Migrate(context.Background())
+	err = s.Migrate(context.Background())
 	require.ErrorIs(t, err, commitErr)
 	assert.Contains(t, err.Error(), "sqlstore: migrate: commit")
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -143,7 +144,9 @@ func TestMigrationsFilesAreTheSchema(t *testing.T) {
 
 	// Applying the files by hand, as goose would, gives a working store.
 	db := openSQLite(t)
-	for _, name := range []string{"001_create_invitations.sql", "002_delivery.sql", "003_search_count.sql", "004_reminders.sql", "005_limits.sql", "006_purge.sql", "007_link_copied.sql", "008_claimed.sql", "009_events.sql", "010_event_writes.sql"} {
+	files, err := fs.Glob(sqlstore.Migrations(sqlstore.SQLite), "*.sql")
+	require.NoError(t, err)
+	for _, name := range files {
 		body, err := fs.ReadFile(sqlstore.Migrations(sqlstore.SQLite), name)
 		require.NoError(t, err)
 		_, err = db.Exec(string(body))
@@ -151,6 +154,12 @@ func TestMigrationsFilesAreTheSchema(t *testing.T) {
 	}
 	s, err := sqlstore.New(db, sqlstore.SQLite)
 	require.NoError(t, err)
-	_, err = s.Get(context.Background(), "acme", [16]byte{})
+	ctx := context.Background()
+	_, err = s.Get(ctx, "acme", [16]byte{})
 	require.ErrorIs(t, err, invitations.ErrNotFound)
+	inv, ev := revokedWithEvent(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), 0)
+	require.NoError(t, s.Create(ctx, inv, ev))
+	history, err := s.History(ctx, "acme", inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []uuid.UUID{ev.ID}, eventIDs(history), "the triggers work as applied by hand")
 }
