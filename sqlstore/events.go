@@ -119,7 +119,8 @@ func (s *Store) eventArgs(inv *invitations.Invitation, ev *invitations.Event) ([
 	return []any{v[0], v[3], v[4], v[6]}, nil
 }
 
-// insertEvents writes the events of rows just inserted, in one statement.
+// insertEvents writes the events of rows CreateMany just inserted on
+// PostgreSQL, in one statement (on SQLite the trigger stored them).
 func (s *Store) insertEvents(ctx context.Context, invs []*invitations.Invitation, evs []*invitations.Event) error {
 	var sb strings.Builder
 	var args []any
@@ -138,10 +139,7 @@ func (s *Store) insertEvents(ctx context.Context, invs []*invitations.Invitation
 			if c > 0 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString(s.dialect.positional(len(args) + c + 1))
-			if s.dialect == Postgres {
-				sb.WriteString("::" + types[c])
-			}
+			sb.WriteString(s.dialect.param(len(args)+c+1) + "::" + types[c])
 		}
 		sb.WriteByte(')')
 		args = append(args, v...)

@@ -296,12 +296,12 @@ func (s *Store) createChunk(ctx context.Context, chunk []*invitations.Invitation
 		switch {
 		case !inserted[inv.ID]:
 			missing = append(missing, i)
-		case evs[i] != nil:
+		case evs[i] != nil && s.dialect == Postgres: // SQLite's trigger stored it
 			withEvent = append(withEvent, inv)
 			events = append(events, evs[i])
 		}
 	}
-	if len(events) > 0 && s.dialect == Postgres {
+	if len(events) > 0 {
 		if err := s.insertEvents(ctx, withEvent, events); err != nil {
 			return fail(ctx, "create many", err)
 		}
