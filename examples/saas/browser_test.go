@@ -253,8 +253,8 @@ func TestBrowserStory(t *testing.T) {
 	s.choose(ada, "history")
 	s.waitFor("the history", `document.querySelector('#history').open && document.querySelectorAll('#history-list li').length >= 6`)
 	history := s.eval(`[...document.querySelectorAll('#history-list li')].map(li => li.textContent.split(',')[0]).join('|')`)
-	assert.Equal(t, "Invited by grace@acme.test|Delivered by grace@acme.test|Link copied by grace@acme.test|"+
-		"Resent by grace@acme.test|Delivered by grace@acme.test|New invitation sent by grace@acme.test|Delivered by grace@acme.test", history)
+	assert.Equal(t, "Invited by grace@acme.test|Delivered: invitation email|Link copied by grace@acme.test|"+
+		"Resent by grace@acme.test|Delivered: resent invitation email|New invitation sent by grace@acme.test|Delivered: new invitation email", history)
 	s.screenshot("history")
 	s.do(chromedp.Click(chromedp.CSS(`#history [data-close]`)))
 	s.waitFor("focus back on Ada's •••", focusedOn(ada))

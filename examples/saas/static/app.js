@@ -23,6 +23,11 @@ const eventWords = {
   revoked: 'Removed', accepted: 'Accepted', declined: 'Declined', link_copied: 'Link copied',
   delivered: 'Delivered', delivery_failed: 'Not delivered',
 };
+// Which message a mail event is about: the mail server, not the admin,
+// delivers it, so a mail event names its message rather than an actor.
+const messageWords = {
+  invite: 'invitation email', resend: 'resent invitation email', regenerate: 'new invitation email', reminder: 'reminder',
+};
 const done = {
   resend: 'The invitation link was sent again.',
   regenerate: 'A new invitation was sent. The old link no longer works.',
@@ -59,6 +64,11 @@ function problemText(p) {
   }
   if (p?.code === 'rate_limited') {
     return 'This account has sent as many invitation emails as it may today. Try again in ' + wait(p.retry_after) + '.';
+  }
+  // Shown beside its field, a problem needs no field name in front.
+  if (p?.field && p.detail?.startsWith(p.field + ': ')) {
+    const rest = p.detail.slice(p.field.length + 2);
+    return rest.charAt(0).toUpperCase() + rest.slice(1) + '.';
   }
   return p?.detail;
 }
@@ -275,7 +285,7 @@ async function act(action, inv) {
         const { events } = await call('GET', path + '/history');
         $('#history .who').textContent = inv.email;
         $('#history-list').replaceChildren(...events.map((e) => el('li', {
-          textContent: eventWords[e.kind] + (e.actor ? ' by ' + e.actor : '') + ', ' +
+          textContent: eventWords[e.kind] + (e.message ? ': ' + messageWords[e.message] : e.actor ? ' by ' + e.actor : '') + ', ' +
             new Date(e.at).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) +
             (e.error ? ': ' + e.error : ''),
         })));
