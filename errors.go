@@ -86,10 +86,12 @@ var (
 	// Permanent in a Mailer, and delivery is given up at once.
 	ErrPermanent = errors.New("invitations: permanent delivery failure")
 
-	// ErrInTx reports a call that would send mail on a Service returned by
-	// InTx: mail waits until the caller's transaction has committed (see
-	// Service.Deliver).
-	ErrInTx = errors.New("invitations: mail is not sent inside a transaction; call Deliver after commit")
+	// ErrInTx reports a call that a Service returned by InTx refuses,
+	// because it must see only what has committed: sending mail (Deliver,
+	// DeliverDue, Work), which waits until the caller's transaction has
+	// committed, and reading the event feed (Events), whose cursors would
+	// otherwise step past the transaction's own events.
+	ErrInTx = errors.New("invitations: not done inside a transaction")
 )
 
 // Permanent marks err as not worth retrying: the returned error matches both
@@ -113,6 +115,9 @@ func (e *permanentError) Is(target error) bool { return target == ErrPermanent }
 // errInvalidConfig is the cause of every error New returns for a bad Config;
 // it matches ErrInvalidInput so callers need only one sentinel.
 var errInvalidConfig = fmt.Errorf("%w: config", ErrInvalidInput)
+
+// errMailInTx is ErrInTx from a call that would send mail.
+var errMailInTx = fmt.Errorf("%w: mail waits for the commit; call Deliver after it", ErrInTx)
 
 // AlreadyInvitedError is returned (wrapped or not) when an email already has
 // a pending invitation in the account. It matches ErrAlreadyInvited.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 
 	"github.com/google/uuid"
 )
@@ -56,14 +57,33 @@ type EventPage struct {
 }
 
 // Events returns the next page of the event feed: the stored events of
-// the account (of every account when q.AccountID is ""), in the order they
-// became visible. A consumer that pages from a cursor it saved sees every
-// event committed after it exactly once, however many processes commit
-// changes at once, so a relay that saves the cursor after handling a page
-// delivers each event at least once (use Event.ID to deduplicate). A
-// cursor of one account's feed is an *InputError on another's. Events of
-// invitations purged before a consumer reached them are gone.
+// the account (of every account when q.AccountID is ""). A consumer that
+// pages from a cursor it saved sees every event committed after it
+// exactly once, however many processes commit changes at once, so a relay
+// that saves the cursor after handling a page delivers each event at
+// least once (use Event.ID to deduplicate). A cursor of one account's feed
+// is an *InputError on another's. Events of invitations purged before a
+// consumer reached them are gone.
+//
+// The feed keeps the events of one transaction together, in the order
+// they were made, and each Store orders transactions its own way: on
+// PostgreSQL by transaction ID, which is not always the order of their
+// commits. Two overlapping transactions that both change one invitation
+// may therefore appear in the feed in the opposite order to that of the
+// changes: a consumer that keeps an invitation's latest state keeps the
+// event with the highest Invitation.Version (History is always in the
+// order of the changes).
+//
+// On PostgreSQL a page that comes back short while events already
+// committed wait behind a transaction still running waits for it, up to
+// a second (see sqlstore.Store.ListEvents); if ctx ends during that wait,
+// the page read so far is returned, which misses nothing. A Service from
+// InTx refuses with ErrInTx: its cursors could step past the
+// transaction's own events, which may yet roll back.
 func (s *Service) Events(ctx context.Context, q EventQuery) (*EventPage, error) {
+	if s.inTx {
+		return nil, fmt.Errorf("%w: the feed lists committed events; read it outside the transaction", ErrInTx)
+	}
 	if q.AccountID != "" {
 		if err := checkAccountID(q.AccountID); err != nil {
 			return nil, err

@@ -105,8 +105,10 @@ func New(store Store, mailer Mailer, cfg Config) (*Service, error) {
 //	... insert the membership with tx ...
 //	err = tx.Commit()
 //
-// Deliver and DeliverDue on the returned Service fail with ErrInTx. Events
-// reach OnEvent as the changes are made, before the caller commits.
+// Deliver, DeliverDue and Work on the returned Service fail with ErrInTx,
+// and so does Events, the feed of committed events; History reads the
+// transaction's own changes, as Get does. Events reach OnEvent as the
+// changes are made, before the caller commits.
 func (s *Service) InTx(st Store) *Service {
 	c := *s
 	c.store = st

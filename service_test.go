@@ -118,6 +118,30 @@ func TestTokenFromLink(t *testing.T) {
 	require.ErrorIs(t, err, invitationstest.ErrNoToken)
 }
 
+// TestInTxRefusesTheFeed: the feed hands out cursors over committed
+// events only, so a Service from InTx, whose Store would see the
+// transaction's own events, refuses Events (on SQLite a cursor taken past
+// an event that then rolled back skipped the next event committed). The
+// invitation's own history, like Get, reads the transaction's changes.
+func TestInTxRefusesTheFeed(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	tx := h.svc.InTx(h.store)
+	inv, err := tx.Invite(ctx, input("acct-1", "ada@example.com"))
+	require.NoError(t, err)
+	for _, account := range []string{"acct-1", ""} {
+		page, err := tx.Events(ctx, invitations.EventQuery{AccountID: account})
+		require.ErrorIs(t, err, invitations.ErrInTx)
+		assert.Nil(t, page)
+	}
+	history, err := tx.History(ctx, "acct-1", inv.ID)
+	require.NoError(t, err)
+	assert.Len(t, history, 1)
+	page, err := h.svc.Events(ctx, invitations.EventQuery{AccountID: "acct-1"})
+	require.NoError(t, err, "outside the transaction the feed is read as ever")
+	assert.Len(t, page.Events, 1)
+}
+
 // TestInTxSendsNoMail: a Service from InTx records the mail as due and
 // sends none; Deliver sends it once, and refuses inside the transaction.
 func TestInTxSendsNoMail(t *testing.T) {

@@ -295,6 +295,11 @@ func TestTxEveryCall(t *testing.T) {
 		_, err = svc.DeliverDue(ctx)
 		require.ErrorIs(t, err, invitations.ErrInTx)
 		assert.Len(t, r.mailer.Messages(), sent, "nothing was sent")
+		_, err = svc.Events(ctx, invitations.EventQuery{AccountID: "acme"})
+		require.ErrorIs(t, err, invitations.ErrInTx, "no cursor past events that may roll back")
+		history, err := svc.History(ctx, "acme", ada.ID)
+		require.NoError(t, err)
+		assert.NotEmpty(t, history, "the transaction reads its own history")
 
 		// Nothing is visible outside before the commit.
 		_, err = r.svc.Get(ctx, "acme", ada.ID)
