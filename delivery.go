@@ -216,7 +216,7 @@ func (s *Service) backoff(n int) time.Duration {
 // DeliverDue as usual.
 func (s *Service) Deliver(ctx context.Context, accountID string, id uuid.UUID) (*Invitation, error) {
 	if s.inTx {
-		return nil, errMailInTx
+		return nil, ErrInTx
 	}
 	inv, err := s.byID(accountID, id)(ctx)
 	if err != nil {
@@ -258,7 +258,7 @@ func (s *Service) Deliver(ctx context.Context, accountID string, id uuid.UUID) (
 func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 	var r DeliveryReport
 	if s.inTx {
-		return r, errMailInTx
+		return r, ErrInTx
 	}
 	if err := s.scheduleReminders(ctx); err != nil {
 		return r, err

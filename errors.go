@@ -91,7 +91,7 @@ var (
 	// DeliverDue, Work), which waits until the caller's transaction has
 	// committed, and reading the event feed (Events), whose cursors would
 	// otherwise step past the transaction's own events.
-	ErrInTx = errors.New("invitations: not done inside a transaction")
+	ErrInTx = errors.New("invitations: not done inside a transaction: send mail with Deliver, and read the event feed, after the commit")
 )
 
 // Permanent marks err as not worth retrying: the returned error matches both
@@ -115,9 +115,6 @@ func (e *permanentError) Is(target error) bool { return target == ErrPermanent }
 // errInvalidConfig is the cause of every error New returns for a bad Config;
 // it matches ErrInvalidInput so callers need only one sentinel.
 var errInvalidConfig = fmt.Errorf("%w: config", ErrInvalidInput)
-
-// errMailInTx is ErrInTx from a call that would send mail.
-var errMailInTx = fmt.Errorf("%w: mail waits for the commit; call Deliver after it", ErrInTx)
 
 // AlreadyInvitedError is returned (wrapped or not) when an email already has
 // a pending invitation in the account. It matches ErrAlreadyInvited.

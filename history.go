@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 
 	"github.com/google/uuid"
 )
@@ -82,7 +81,7 @@ type EventPage struct {
 // transaction's own events, which may yet roll back.
 func (s *Service) Events(ctx context.Context, q EventQuery) (*EventPage, error) {
 	if s.inTx {
-		return nil, fmt.Errorf("%w: the feed lists committed events; read it outside the transaction", ErrInTx)
+		return nil, ErrInTx
 	}
 	if q.AccountID != "" {
 		if err := checkAccountID(q.AccountID); err != nil {

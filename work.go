@@ -81,7 +81,7 @@ type WorkConfig struct {
 // func that logs what it returns.
 func (s *Service) Work(ctx context.Context, cfg WorkConfig) error {
 	if s.inTx {
-		return errMailInTx
+		return ErrInTx
 	}
 	if cfg.Every < 0 {
 		return configError("WorkConfig.Every must not be negative")

@@ -216,7 +216,11 @@ var errBadPosition = fmt.Errorf("sqlstore: list events: %w: not a position of th
 // On SQLite, whose writers take turns, the order of seq is the order of
 // commits, and a position is that number: a new event's is one past the
 // highest in the table, whose row a purge never deletes (migration 010
-// leaves a placeholder), so no position handed out comes back.
+// leaves a placeholder), so no position handed out comes back, with one
+// exception: a Store from WithTx sees its transaction's own events, and
+// if that transaction rolls back their positions are taken again. Read
+// the feed outside transactions, as the Service does (its Events refuses
+// inside InTx with invitations.ErrInTx).
 func (s *Store) ListEvents(ctx context.Context, f invitations.EventFilter) ([]invitations.Event, string, error) {
 	var txid uint64
 	var seq int64
