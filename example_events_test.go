@@ -2,9 +2,11 @@ package invitations_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -20,8 +22,9 @@ import (
 
 // relay posts every event after cursor to a webhook, saving the cursor
 // after each page: at least once (the receiver deduplicates by Event.ID).
-// An event the receiver refuses is tried again until it takes it, so
-// that one failure never sends the page back to its start.
+// It returns nil once it has caught up, to be run again later, and stops
+// with an error when an event cannot be delivered: that page goes out
+// again, from its start, on the next run.
 func relay(ctx context.Context, svc *invitations.Service, webhook, cursor string, save func(string) error) error {
 	for {
 		page, err := svc.Events(ctx, invitations.EventQuery{After: cursor})
@@ -29,27 +32,47 @@ func relay(ctx context.Context, svc *invitations.Service, webhook, cursor string
 			return err
 		}
 		for _, e := range page.Events {
-			for post(ctx, webhook, e) != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				time.Sleep(relayBackoff)
+			if err := deliver(ctx, webhook, e); err != nil {
+				return err
 			}
 		}
 		cursor = page.Next
 		if err := save(cursor); err != nil || len(page.Events) == 0 {
-			return err // nil: caught up, run again later
+			return cmp.Or(err, ctx.Err()) // nil: caught up
 		}
 	}
 }
 
-// relayBackoff is how long relay waits before it tries an event again.
-var relayBackoff = time.Second
+// The retries of one event: relayAttempts tries, the pause between them
+// doubling from relayBackoff. An event the receiver refuses now and then
+// is tried again on its own, rather than with its whole page, so that such
+// a receiver cannot hold the relay on one page.
+var (
+	relayAttempts = 5
+	relayBackoff  = time.Second
+)
 
-// webhookClient bounds each POST; relay's ctx bounds the whole run.
+// deliver posts one event, trying again while the receiver fails.
+func deliver(ctx context.Context, webhook string, e invitations.Event) error {
+	pause := relayBackoff
+	for attempt := 1; ; attempt++ {
+		err := post(ctx, webhook, e)
+		if err == nil || attempt == relayAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+}
+
+// webhookClient bounds each POST; ctx bounds the whole run.
 var webhookClient = &http.Client{Timeout: 10 * time.Second}
 
-// post sends one event; a status of 300 or more is a failure.
+// post sends one event's JSON; a status of 300 or more is a failure.
 func post(ctx context.Context, webhook string, e invitations.Event) error {
 	body, err := json.Marshal(e)
 	if err != nil {
@@ -64,9 +87,10 @@ func post(ctx context.Context, webhook string, e invitations.Event) error {
 	if err != nil {
 		return err
 	}
-	res.Body.Close()
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, res.Body) // so that the connection is kept
 	if res.StatusCode >= 300 {
-		return fmt.Errorf("webhook: %s", res.Status)
+		return fmt.Errorf("webhook: event %s: %s", e.ID, res.Status)
 	}
 	return nil
 }
@@ -98,11 +122,14 @@ func ExampleService_Events() {
 }
 
 // webhookReceiver records the IDs of the events it accepts, in order,
-// and refuses every refuseEvery-th request with a 503.
+// and refuses every refuseEvery-th request with a 503, and every request
+// for the event refuseID with a 400.
 type webhookReceiver struct {
 	mu          sync.Mutex
 	requests    int
 	refuseEvery int
+	refuseID    string
+	refused     int
 	accepted    []string
 	onAccept    func(n int)
 }
@@ -115,6 +142,12 @@ func (rc *webhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.mu.Lock()
 	rc.requests++
+	if e.ID.String() == rc.refuseID {
+		rc.refused++
+		rc.mu.Unlock()
+		http.Error(w, "no", http.StatusBadRequest)
+		return
+	}
 	if rc.refuseEvery > 0 && rc.requests%rc.refuseEvery == 0 {
 		rc.mu.Unlock()
 		http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -132,9 +165,9 @@ func (rc *webhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // delivered) and the IDs of its feed, in order.
 func relayFixture(t *testing.T) (*invitations.Service, []string) {
 	t.Helper()
-	old := relayBackoff
+	backoff, attempts := relayBackoff, relayAttempts
 	relayBackoff = time.Millisecond
-	t.Cleanup(func() { relayBackoff = old })
+	t.Cleanup(func() { relayBackoff, relayAttempts = backoff, attempts })
 	svc, _, _ := exampleService()
 	ctx := context.Background()
 	for i := range 250 {
@@ -202,4 +235,51 @@ func TestRelayResumesFromTheLastSavedPage(t *testing.T) {
 
 	require.NoError(t, relay(context.Background(), svc, server.URL, saved, save))
 	assert.Equal(t, ids[100:], receiver.accepted[first:], "again from the 101st event, the first of the unfinished page")
+}
+
+// TestRelayStopsOnAnEventItCannotDeliver: an event the receiver always
+// refuses stops the relay with an error after relayAttempts tries, with
+// the cursor saved at the start of its page; once the receiver takes it,
+// the next run goes on from there.
+func TestRelayStopsOnAnEventItCannotDeliver(t *testing.T) {
+	svc, ids := relayFixture(t)
+	relayAttempts = 3
+	receiver := &webhookReceiver{refuseID: ids[149]}
+	server := httptest.NewServer(receiver)
+	defer server.Close()
+	saved := ""
+	save := func(c string) error { saved = c; return nil }
+	err := relay(context.Background(), svc, server.URL, saved, save)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ids[149])
+	assert.Contains(t, err.Error(), "400")
+	assert.Equal(t, 3, receiver.refused, "tried relayAttempts times")
+	assert.Equal(t, ids[:149], receiver.accepted)
+
+	receiver.refuseID = ""
+	require.NoError(t, relay(context.Background(), svc, server.URL, saved, save))
+	assert.Equal(t, ids[100:], receiver.accepted[149:], "again from the start of the page it stopped in")
+}
+
+// TestRelayStopsWhenCtxEndsDuringAPause: a relay waiting to try an event
+// again returns ctx's error as soon as ctx ends, not after its pause, and
+// never reports a stopped run as caught up.
+func TestRelayStopsWhenCtxEndsDuringAPause(t *testing.T) {
+	svc, ids := relayFixture(t)
+	relayBackoff = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	receiver := &webhookReceiver{refuseID: ids[0]}
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		receiver.ServeHTTP(w, r)
+		cancel() // the relay now waits an hour before it tries again
+	}))
+	defer server.Close()
+	done := make(chan error, 1)
+	go func() { done <- relay(ctx, svc, server.URL, "", func(string) error { return nil }) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("relay still waiting after ctx ended")
+	}
 }
