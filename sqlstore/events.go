@@ -78,9 +78,12 @@ func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 			return "new_event_id = " + p(n) + ", new_event_kind = " + p(n+1) + ", new_event_at = " + p(n+2) +
 				", new_event = " + p(n+3) + ", "
 		}
-		n := len(columnTable)
-		e.insertWithEvent = strings.Replace(strings.Replace(q.insert, columns+")", columns+", "+newEventColumns+")", 1),
-			p(n)+")", p(n)+", "+p(n+1)+", "+p(n+2)+", "+p(n+3)+", "+p(n+4)+")", 1)
+		values := make([]string, len(columnTable)+4)
+		for i := range values {
+			values[i] = p(i + 1)
+		}
+		e.insertWithEvent = "INSERT INTO " + table + " (" + columns + ", " + newEventColumns + ") VALUES (" +
+			strings.Join(values, ", ") + ")" + skipPendingDuplicate
 		e.updateWithEvent = strings.Replace(q.update, " SET ", " SET "+set(len(setAll)+4), 1)
 		e.updateKeepTokenWithEvent = strings.Replace(q.updateKeepToken, " SET ", " SET "+set(len(setKeep)+5), 1)
 		// The invitation's row lists the positions of its history
@@ -100,23 +103,22 @@ func buildEventQueries(d Dialect, table string, q *queries) eventQueries {
 // The Event's JSON form leaves out the token; its key ID goes in a
 // column of its own.
 func (s *Store) eventValues(inv *invitations.Invitation, ev *invitations.Event) ([]any, error) {
+	v, err := s.eventArgs(ev)
+	if err != nil {
+		return nil, err
+	}
+	return []any{v[0], inv.AccountID, inv.ID.String(), v[1], v[2], ev.Invitation.Token.KeyID, v[3]}, nil
+}
+
+// eventArgs are the arguments of ev that follow a change's own in a
+// statement of insertWithEvent, updateWithEvent or
+// updateKeepTokenWithEvent: the values the changed row does not hold.
+func (s *Store) eventArgs(ev *invitations.Event) ([]any, error) {
 	body, err := marshalEvent(ev)
 	if err != nil {
 		return nil, err
 	}
-	return []any{ev.ID.String(), inv.AccountID, inv.ID.String(), string(ev.Kind), s.dialect.timeValue(ev.At),
-		ev.Invitation.Token.KeyID, string(body)}, nil
-}
-
-// eventArgs are the arguments of ev, the event of inv, that follow a
-// change's own in a statement of insertWithEvent, updateWithEvent or
-// updateKeepTokenWithEvent: the values the changed row does not hold.
-func (s *Store) eventArgs(inv *invitations.Invitation, ev *invitations.Event) ([]any, error) {
-	v, err := s.eventValues(inv, ev)
-	if err != nil {
-		return nil, err
-	}
-	return []any{v[0], v[3], v[4], v[6]}, nil
+	return []any{ev.ID.String(), string(ev.Kind), s.dialect.timeValue(ev.At), string(body)}, nil
 }
 
 // insertEvents writes the events of rows CreateMany just inserted on

@@ -6,6 +6,11 @@ import (
 	"github.com/invitekit/invitations"
 )
 
+// skipPendingDuplicate ends an INSERT of invitations: the conflict target
+// names the partial unique index, so only a duplicate pending invitation
+// is absorbed; any other violation (id, token hash) still fails loudly.
+const skipPendingDuplicate = " ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING"
+
 // queries are the statements of one Store, built once by New.
 type queries struct {
 	insert, pendingID, get, byHash, version, deleteEnded, deleteExpired, listDue, count string
@@ -34,11 +39,7 @@ func buildQueries(d Dialect, table string) queries {
 	n := len(setAll)
 	kept := len(setKeep)
 	q := queries{
-		// The conflict target names the partial unique index, so only a
-		// duplicate pending invitation is absorbed; any other violation
-		// (id, token hash) still fails loudly.
-		insert: "INSERT INTO " + table + " (" + columns + ") VALUES (" + params(1, len(columnTable)) + ")" +
-			" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING",
+		insert: "INSERT INTO " + table + " (" + columns + ") VALUES (" + params(1, len(columnTable)) + ")" + skipPendingDuplicate,
 		pendingID: "SELECT id FROM " + table + " WHERE account_id = " + p(1) +
 			" AND lower(email) = lower(" + p(2) + ") AND state = 'pending'",
 		get:    "SELECT " + columns + " FROM " + table + " WHERE id = " + p(1) + " AND account_id = " + p(2),
@@ -69,7 +70,7 @@ func buildQueries(d Dialect, table string) queries {
 			" AND expires_at > " + p(1) + " AND expires_at <= " + p(2) + " ORDER BY expires_at, id LIMIT " + p(3),
 		insertJSON: "INSERT INTO " + table + " (" + columns + ") SELECT " + jsonSelect +
 			" FROM json_to_recordset(" + p(1) + "::json) AS r(" + jsonRecord + ")" +
-			" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id",
+			skipPendingDuplicate + " RETURNING id",
 		table:  table,
 		limits: buildLimitQueries(d, table),
 		// Totals per stored state off the (account, state, ...) index, and

@@ -9,11 +9,11 @@
 // pass its Dialect. Create the schema with Store.Migrate, or apply the files
 // of Migrations with your own migration tool. Every call is one statement
 // but CreateMany (two per 400 rows), DeleteEnded (a transaction of two
-// per batch on PostgreSQL, of one on SQLite), RecordMails (two) and LockAccount (a transaction around its
-// function); a change stores its event in its own statement (PostgreSQL:
-// a data-modifying CTE; SQLite: a trigger of migration 010). A lost
-// compare-and-set or a duplicate pending invitation costs one more read
-// to tell which error to return.
+// per batch on PostgreSQL, of one on SQLite), RecordMails (two) and
+// LockAccount (a transaction around its function); a change stores its
+// event in its own statement (PostgreSQL: a data-modifying CTE; SQLite:
+// a trigger of migration 010). A lost compare-and-set or a duplicate
+// pending invitation costs one more read to tell which error to return.
 package sqlstore
 
 import (
@@ -126,7 +126,7 @@ func (s *Store) Create(ctx context.Context, inv *invitations.Invitation, ev *inv
 	args := s.rowValues(inv)
 	query := s.q.insert
 	if ev != nil {
-		evArgs, err := s.eventArgs(inv, ev)
+		evArgs, err := s.eventArgs(ev)
 		if err != nil {
 			return fmt.Errorf("sqlstore: create: %w", err)
 		}
@@ -364,13 +364,13 @@ func (s *Store) valuesBatch(chunk []*invitations.Invitation, evs []*invitations.
 			args = append(args, nil, nil, nil, nil)
 			continue
 		}
-		evArgs, err := s.eventArgs(inv, evs[i])
+		evArgs, err := s.eventArgs(evs[i])
 		if err != nil {
 			return "", nil, err
 		}
 		args = append(args, evArgs...)
 	}
-	sb.WriteString(" ON CONFLICT (account_id, lower(email)) WHERE state = 'pending' DO NOTHING RETURNING id")
+	sb.WriteString(skipPendingDuplicate + " RETURNING id")
 	return sb.String(), args, nil
 }
 
@@ -438,7 +438,7 @@ func (s *Store) Update(ctx context.Context, inv *invitations.Invitation, expecte
 	all := pick(row, setAll, row[idAt], row[accountAt], expectedVersion)
 	keepQuery, allQuery := s.q.updateKeepToken, s.q.update
 	if ev != nil {
-		evArgs, err := s.eventArgs(inv, ev)
+		evArgs, err := s.eventArgs(ev)
 		if err != nil {
 			return fmt.Errorf("sqlstore: update: %w", err)
 		}
@@ -565,15 +565,15 @@ func (s *Store) purgeBatch() int {
 }
 
 // DeleteEnded implements invitations.Store in batches (500 rows on SQLite,
-// 2,000 on PostgreSQL), each a transaction of two statements: one found
-// by an index (migration 006) that deletes the rows and returns their
-// IDs, and on PostgreSQL one that deletes their history off its
-// (invitation_id, seq) index (on SQLite a trigger of migration 010 does,
-// within the first). The second statement reads anew (READ COMMITTED), so
-// that an event committed for a row while the first waited for its lock
-// goes too.
-// Other writers wait for one batch at most, never for the whole purge. On a Store from WithTx every batch runs in the caller's
-// transaction, and its locks are held until that ends.
+// 2,000 on PostgreSQL), each a transaction: a statement found by an
+// index (migration 006) deletes the rows and returns their IDs; on
+// PostgreSQL a second one deletes their history off its (invitation_id,
+// seq) index, reading anew (READ COMMITTED), so that an event committed
+// for a row while the first waited for its lock goes too; on SQLite a
+// trigger of migration 010 deletes it within the first. Other writers
+// wait for one batch at most, never for the whole purge. On a Store from
+// WithTx every batch runs in the caller's transaction, and its locks are
+// held until that ends.
 func (s *Store) DeleteEnded(ctx context.Context, endedBefore, expiredBefore time.Time) (int, error) {
 	total := 0
 	for _, step := range []struct {
