@@ -3,7 +3,9 @@ package invitations_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -116,4 +118,55 @@ func TestEventsFeed(t *testing.T) {
 	capped, err := h.svc.Events(ctx, invitations.EventQuery{Limit: 5000})
 	require.NoError(t, err)
 	assert.Len(t, capped.Events, 10)
+}
+
+// TestRetriedAttemptIsNotAnEvent: a send that failed and will be retried
+// stores no event; the retry that delivers stores one, and a message
+// given up stores delivery_failed once.
+func TestRetriedAttemptIsNotAnEvent(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.mailer.FailNext(1, errOutage)
+	inv, err := h.svc.Invite(ctx, input("acct-1", "ada@example.com"))
+	require.ErrorIs(t, err, invitations.ErrDelivery)
+	kinds := func() []invitations.EventKind {
+		history, err := h.svc.History(ctx, "acct-1", inv.ID)
+		require.NoError(t, err)
+		var out []invitations.EventKind
+		for _, e := range history {
+			out = append(out, e.Kind)
+		}
+		return out
+	}
+	assert.Equal(t, []invitations.EventKind{invitations.EventInvited}, kinds(), "the failed attempt will be retried")
+
+	h.clock.Advance(time.Hour)
+	_, err = h.svc.DeliverDue(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []invitations.EventKind{invitations.EventInvited, invitations.EventDelivered}, kinds())
+}
+
+// TestEventsPageSizes: a page holds DefaultEventPageSize events when the
+// query names no limit and at most MaxEventPageSize whatever it names.
+func TestEventsPageSizes(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	for i := range invitations.MaxEventPageSize + 1 {
+		in := input("acct-1", "user"+strconv.Itoa(i)+"@example.com")
+		in.SkipMail = true // one event each: invited
+		_, err := h.svc.Invite(ctx, in)
+		require.NoError(t, err)
+	}
+	page, err := h.svc.Events(ctx, invitations.EventQuery{AccountID: "acct-1"})
+	require.NoError(t, err)
+	assert.Len(t, page.Events, invitations.DefaultEventPageSize)
+	assert.Equal(t, 100, invitations.DefaultEventPageSize)
+
+	page, err = h.svc.Events(ctx, invitations.EventQuery{AccountID: "acct-1", Limit: 5000})
+	require.NoError(t, err)
+	assert.Len(t, page.Events, invitations.MaxEventPageSize, "capped")
+	assert.Equal(t, 1000, invitations.MaxEventPageSize)
+	rest, err := h.svc.Events(ctx, invitations.EventQuery{AccountID: "acct-1", After: page.Next, Limit: 5000})
+	require.NoError(t, err)
+	assert.Len(t, rest.Events, 1)
 }
