@@ -54,7 +54,7 @@ func (l *eventLog) forget(purged map[uuid.UUID]bool) {
 	}
 }
 
-// at returns the index of the first entry after position after.
+// after returns the index of the first entry after position after.
 func (l *eventLog) after(after int64) int {
 	i, _ := slices.BinarySearchFunc(l.entries, after+1, func(e eventEntry, pos int64) int {
 		return int(e.pos - pos)
