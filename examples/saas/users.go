@@ -187,7 +187,7 @@ type registrationForm struct {
 
 // style is the invitee-side pages' look, inline under the pages' CSP nonce.
 const style = `body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1f2328;margin:0}
-main{max-width:30rem;margin:4rem auto;background:#fff;border:1px solid #d8dde3;border-radius:8px;padding:2rem}
+h1{font-size:1.4rem;margin:0 0 1rem}main{max-width:32rem;margin:4rem auto;background:#fff;border:1px solid #d8dde3;border-radius:8px;padding:2rem}
 form{display:grid;gap:.9rem}.field{display:grid;gap:.25rem}input{font:inherit;padding:.45rem .6rem;border:1px solid #6e7781;border-radius:6px}
 .check{display:flex;gap:.5rem;align-items:center}.problem{color:#b42318;margin:0}[aria-invalid=true]{border-color:#b42318;box-shadow:0 0 0 1px #b42318}
 button{font:inherit;border-radius:6px;padding:.6rem 1.1rem;border:1px solid #2563eb;background:#2563eb;color:#fff;cursor:pointer}

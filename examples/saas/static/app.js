@@ -408,7 +408,7 @@ async function addMany(emails, roles) {
   const { results } = await call('POST', api + '/bulk', {
     invitations: emails.map((email) => ({ email, roles })),
   });
-  const failed = results.map((r, i) => r.problem ? emails[i] + ': ' + r.problem.detail : null).filter(Boolean);
+  const failed = results.map((r, i) => r.problem ? emails[i] + ': ' + problemText(r.problem) : null).filter(Boolean);
   const sent = results.length - failed.length;
   flashAfter = sent + (sent === 1 ? ' invitation' : ' invitations') + ' sent.' +
     (failed.length ? ' Not sent: ' + failed.join('; ') : '');
